@@ -1,0 +1,8 @@
+"""Migrations for the Admin Service; tables and version table live in schema `admin`."""
+
+from shared.alembic_env import run_migrations
+
+from admin_service.models import Base
+from admin_service.settings import Settings
+
+run_migrations(Base.metadata, Settings)

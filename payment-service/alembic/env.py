@@ -1,0 +1,8 @@
+"""Migrations for the Payment Service; tables and version table live in schema `payments`."""
+
+from shared.alembic_env import run_migrations
+
+from payment_service.models import Base
+from payment_service.settings import Settings
+
+run_migrations(Base.metadata, Settings)
