@@ -70,6 +70,8 @@ class ServiceSettings(BaseSettings):
     # (`name=key,name=key`). Development derives both from the topology.
     service_api_key: SecretStr = SecretStr("")
     service_api_keys: str = ""
+    # Fernet key(s) for sealed event payloads (shared.sealed); first seals, all open.
+    event_seal_key: SecretStr = SecretStr("")
 
     # Event delivery.
     outbox_relay_enabled: bool = True
@@ -108,6 +110,10 @@ class ServiceSettings(BaseSettings):
             attr = f"{s.env_prefix.lower()}_url"
             if not getattr(self, attr):
                 setattr(self, attr, s.default_url)
+        if not self.event_seal_key.get_secret_value() and self.environment != "production":
+            from shared.sealed import derive_dev_key
+
+            self.event_seal_key = SecretStr(derive_dev_key())
         if not self.jwks_url:
             self.jwks_url = f"{self.user_service_url}/.well-known/jwks.json"
         if not self.service_api_keys and self.environment != "production":
