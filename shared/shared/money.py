@@ -118,6 +118,9 @@ def format_decimal(value: Decimal, places: int) -> str:
 
 
 def _strict_decimal_str(value: Any) -> Decimal:
+    # JSON numbers (int or float) are refused: money travels as decimal strings.
+    if not isinstance(value, str | Decimal):
+        raise ValueError("amounts must be decimal strings such as \"100.00\", not numbers")
     try:
         return parse_decimal(value)
     except MoneyError as exc:

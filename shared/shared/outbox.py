@@ -150,6 +150,7 @@ class OutboxRelay:
         self.request_timeout = request_timeout
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         db.commit_hooks.append(self._on_commit)
 
@@ -243,7 +244,7 @@ class OutboxRelay:
 
     async def run_forever(self) -> None:
         self._loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
             try:
                 processed = await self.run_once()
             except asyncio.CancelledError:
@@ -251,7 +252,7 @@ class OutboxRelay:
             except Exception as exc:  # keep relaying; the database may be briefly unavailable
                 log.warning("outbox_relay_error", error=type(exc).__name__)
                 processed = 0
-            if processed < self.batch_size:
+            if processed < self.batch_size and not self._stopping:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
@@ -262,9 +263,15 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Let an in-flight batch finish (cancelling mid-query would strand a connection).
+            self._stopping = True
+            self._wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
         if self._on_commit in self.db.commit_hooks:
             self.db.commit_hooks.remove(self._on_commit)

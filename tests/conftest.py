@@ -1,0 +1,1 @@
+"""Cross-service tests: real processes on free loopback ports."""
