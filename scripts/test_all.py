@@ -20,8 +20,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MEMBERS = [
-    "shared", "gateway", "user-service", "payment-service", "transaction-service", "notification-service",
-    "audit-service", "exchange-rate-service", "admin-service", "provider-sandbox",
+    "shared",
+    "gateway",
+    "user-service",
+    "payment-service",
+    "transaction-service",
+    "notification-service",
+    "audit-service",
+    "exchange-rate-service",
+    "admin-service",
+    "provider-sandbox",
 ]
 # The cross-service suite starts real processes; it runs last, alone.
 CROSS = "tests"
@@ -34,8 +42,17 @@ def run(target: str, extra: list[str]) -> tuple[str, int, str, float]:
     if not tests.exists():
         return target, 5, "no tests folder\n", 0.0
     cmd = [
-        sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"), f"--rootdir={folder}",
-        str(tests), "-q", "-p", "no:cacheprovider", *extra,
+        sys.executable,
+        "-m",
+        "pytest",
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        f"--rootdir={folder}",
+        str(tests),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *extra,
     ]
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
@@ -60,7 +77,9 @@ def main() -> int:
         target, code, output, seconds = result
         print(f"\n===== {target} ({seconds:.1f}s, exit {code}) =====", flush=True)
         print(output.rstrip(), flush=True)
-        summary_lines = [ln for ln in output.splitlines() if COUNT_RE.search(ln) and re.search(r" in [\d.]+s", ln)]
+        summary_lines = [
+            ln for ln in output.splitlines() if COUNT_RE.search(ln) and re.search(r" in [\d.]+s", ln)
+        ]
         tail = summary_lines[-1] if summary_lines else ""
         for n, kind in COUNT_RE.findall(tail):
             kind = "errors" if kind.startswith("error") else kind

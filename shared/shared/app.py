@@ -60,7 +60,9 @@ def create_service_app(
             db: Database | None = None
             if wants_db:
                 db = Database(
-                    settings.database_url, schema=settings.db_schema, pool_size=settings.db_pool_size,
+                    settings.database_url,
+                    schema=settings.db_schema,
+                    pool_size=settings.db_pool_size,
                     echo=settings.db_echo,
                 )
                 stack.push_async_callback(db.dispose)

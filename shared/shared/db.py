@@ -104,7 +104,9 @@ def check_schema_name(schema: str) -> str:
     return schema
 
 
-def create_engine(url: str, *, schema: str | None = None, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, schema: str | None = None, pool_size: int = 10, echo: bool = False
+) -> AsyncEngine:
     url = normalize_url(url)
     if is_postgres_url(url):
         connect_args: dict[str, Any] = {"server_settings": {"application_name": schema or "service"}}
@@ -177,15 +179,19 @@ class Database:
         await self.engine.dispose()
 
 
+def dialect_name(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
 async def advisory_xact_lock(session: AsyncSession, key: int) -> None:
     """Serialise a critical section across replicas (PostgreSQL); SQLite serialises writers itself."""
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def for_update(stmt: Any, session: AsyncSession, *, skip_locked: bool = False) -> Any:
     """`SELECT … FOR UPDATE [SKIP LOCKED]` on PostgreSQL; unchanged on SQLite."""
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         return stmt.with_for_update(skip_locked=skip_locked)
     return stmt
 

@@ -104,11 +104,16 @@ class Stack:
             if not spec.schema:
                 continue
             env = self.service_env(spec)
-            self._say("migrate", f"{spec.name}: alembic upgrade head ({'postgresql' if env['DATABASE_URL'].startswith('postgres') else 'sqlite'})")
+            backend = "postgresql" if env["DATABASE_URL"].startswith("postgres") else "sqlite"
+            self._say("migrate", f"{spec.name}: alembic upgrade head ({backend})")
             folder = Path(__file__).resolve().parents[2] / spec.name
             result = subprocess.run(  # noqa: S603 - fixed command, our own interpreter
                 [sys.executable, "-m", "alembic", "-c", str(folder / "alembic.ini"), "upgrade", "head"],
-                env=env, cwd=folder, capture_output=True, text=True, check=False,
+                env=env,
+                cwd=folder,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if result.returncode != 0:
                 raise RuntimeError(f"migration of {spec.name} failed:\n{result.stderr[-3000:]}")
@@ -230,7 +235,9 @@ def _bootstrap_admin(env: dict[str, str], data_dir: Path) -> tuple[str, str] | N
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--no-migrate", action="store_true", help="skip migrations")
     parser.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for readiness")
     args = parser.parse_args(argv)
@@ -242,7 +249,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     env["LOG_FORMAT"] = os.environ.get("LOG_FORMAT", "console")
     creds = _bootstrap_admin(env, data_dir)
     stack = Stack(env=env, data_dir=data_dir)
-    mode = "full stack (PostgreSQL/Redis)" if os.environ.get("DATABASE_URL") else f"embedded (SQLite in {data_dir})"
+    mode = (
+        "full stack (PostgreSQL/Redis)"
+        if os.environ.get("DATABASE_URL")
+        else f"embedded (SQLite in {data_dir})"
+    )
     print(f"Starting the payment platform — {mode}", flush=True)
     stopping = threading.Event()
 
@@ -269,7 +280,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines += [f"  {s.title:<20} {stack.url(s.name)}/docs" for s in SERVICES if s.name != "gateway"]
     lines.append(f"  Sandbox payment pages {stack.url('provider-sandbox')}/sandbox/state")
     if creds:
-        lines.append(f"  Bootstrap admin      {creds[0]} / {creds[1]}  (kept in {data_dir}/bootstrap-admin.txt)")
+        lines.append(
+            f"  Bootstrap admin      {creds[0]} / {creds[1]}  (kept in {data_dir}/bootstrap-admin.txt)"
+        )
     lines.append("Press Ctrl-C to stop.")
     print("\n".join(lines), flush=True)
     while not stopping.is_set():

@@ -67,11 +67,14 @@ class MemoryKV:
 
 class RedisKV:
     def __init__(self, url: str, *, prefix: str = "") -> None:
-        self.client = redis_asyncio.from_url(url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2)
+        self.client = redis_asyncio.from_url(
+            url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2
+        )
         self.prefix = prefix
 
     async def get(self, key: str) -> str | None:
-        return await self.client.get(self.prefix + key)
+        value = await self.client.get(self.prefix + key)
+        return value.decode() if isinstance(value, bytes) else value
 
     async def set(self, key: str, value: str, ttl: float | None = None) -> None:
         await self.client.set(self.prefix + key, value, px=int(ttl * 1000) if ttl else None)
@@ -116,7 +119,8 @@ class SQLiteKV:
                     await conn.execute("PRAGMA journal_mode=WAL")
                     await conn.execute("PRAGMA busy_timeout=30000")
                     await conn.execute(
-                        "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL)"
+                        "CREATE TABLE IF NOT EXISTS kv "
+                        "(key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL)"
                     )
                     await conn.commit()
                     self._conn = conn
@@ -126,7 +130,8 @@ class SQLiteKV:
     async def get(self, key: str) -> str | None:
         db = await self._db()
         async with db.execute(
-            "SELECT value FROM kv WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)", (key, time.time())
+            "SELECT value FROM kv WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
+            (key, time.time()),
         ) as cur:
             row = await cur.fetchone()
         return row[0] if row else None
@@ -159,7 +164,9 @@ class SQLiteKV:
     async def incr(self, key: str, ttl: float | None = None) -> int:
         db = await self._db()
         now = time.time()
-        await db.execute("DELETE FROM kv WHERE key = ? AND expires_at IS NOT NULL AND expires_at <= ?", (key, now))
+        await db.execute(
+            "DELETE FROM kv WHERE key = ? AND expires_at IS NOT NULL AND expires_at <= ?", (key, now)
+        )
         await db.execute(
             "INSERT INTO kv (key, value, expires_at) VALUES (?, '1', ?) "
             "ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)",

@@ -28,8 +28,12 @@ DB_QUERY_LATENCY = Histogram(
 DB_POOL_CHECKED_OUT = Gauge("db_pool_checked_out", "Connections checked out of the pool", ["service"])
 DB_POOL_SIZE = Gauge("db_pool_size", "Connections held by the pool", ["service"])
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox messages by status", ["service", "status"])
-OUTBOX_DELIVERED = Counter("outbox_delivered_total", "Events delivered to subscribers", ["service", "subscriber"])
-OUTBOX_FAILED = Counter("outbox_delivery_failures_total", "Failed event delivery attempts", ["service", "subscriber"])
+OUTBOX_DELIVERED = Counter(
+    "outbox_delivered_total", "Events delivered to subscribers", ["service", "subscriber"]
+)
+OUTBOX_FAILED = Counter(
+    "outbox_delivery_failures_total", "Failed event delivery attempts", ["service", "subscriber"]
+)
 OUTBOX_DEAD = Counter("outbox_dead_lettered_total", "Events dead-lettered", ["service", "subscriber"])
 INBOX_RECEIVED = Counter("inbox_events_total", "Events received", ["service", "type", "outcome"])
 

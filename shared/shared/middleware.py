@@ -77,7 +77,11 @@ class RequestContextMiddleware:
             path = scope["path"]
             if not path.startswith(_QUIET):
                 log.info(
-                    "request", method=method, path=path, route=route, status=status,
+                    "request",
+                    method=method,
+                    path=path,
+                    route=route,
+                    status=status,
                     duration_ms=round(elapsed * 1000, 2),
                 )
             request_id_var.reset(tokens[0])

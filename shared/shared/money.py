@@ -14,10 +14,40 @@ from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 # ISO 4217 minor-unit exponents for the currencies the platform knows about.
 CURRENCY_EXPONENTS: dict[str, int] = {
-    "BDT": 2, "USD": 2, "EUR": 2, "GBP": 2, "CAD": 2, "AUD": 2, "JPY": 0, "CHF": 2, "SGD": 2,
-    "INR": 2, "MYR": 2, "HKD": 2, "NZD": 2, "SEK": 2, "NOK": 2, "DKK": 2, "PLN": 2, "CZK": 2,
-    "HUF": 2, "ILS": 2, "MXN": 2, "PHP": 2, "THB": 2, "TWD": 2, "CNY": 2, "KRW": 0, "AED": 2,
-    "SAR": 2, "QAR": 2, "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3,
+    "BDT": 2,
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "CAD": 2,
+    "AUD": 2,
+    "JPY": 0,
+    "CHF": 2,
+    "SGD": 2,
+    "INR": 2,
+    "MYR": 2,
+    "HKD": 2,
+    "NZD": 2,
+    "SEK": 2,
+    "NOK": 2,
+    "DKK": 2,
+    "PLN": 2,
+    "CZK": 2,
+    "HUF": 2,
+    "ILS": 2,
+    "MXN": 2,
+    "PHP": 2,
+    "THB": 2,
+    "TWD": 2,
+    "CNY": 2,
+    "KRW": 0,
+    "AED": 2,
+    "SAR": 2,
+    "QAR": 2,
+    "KWD": 3,
+    "BHD": 3,
+    "OMR": 3,
+    "JOD": 3,
+    "TND": 3,
 }
 
 PAY_IN_CURRENCY = "BDT"
@@ -70,7 +100,9 @@ def decimals_of(d: Decimal) -> int:
     return max(0, -exp) if isinstance(exp, int) else 0
 
 
-def parse_amount(value: Any, currency: str, *, allow_negative: bool = False, allow_zero: bool = True) -> Decimal:
+def parse_amount(
+    value: Any, currency: str, *, allow_negative: bool = False, allow_zero: bool = True
+) -> Decimal:
     """Parse a money amount for `currency`; more decimals than the currency has is an error."""
     d = parse_decimal(value)
     places = exponent(currency)
@@ -120,7 +152,7 @@ def format_decimal(value: Decimal, places: int) -> str:
 def _strict_decimal_str(value: Any) -> Decimal:
     # JSON numbers (int or float) are refused: money travels as decimal strings.
     if not isinstance(value, str | Decimal):
-        raise ValueError("amounts must be decimal strings such as \"100.00\", not numbers")
+        raise ValueError('amounts must be decimal strings such as "100.00", not numbers')
     try:
         return parse_decimal(value)
     except MoneyError as exc:

@@ -101,9 +101,10 @@ async def publish(
         type=event_type, producer=producer, subject_id=subject_id, data=dict(data), trace=current_trace()
     )
     payload = envelope.model_dump(mode="json")
+    factory: Any = model  # a mapped subclass of the mixin
     for subscriber in subscribers_for(event_type, producer, subscriptions):
         session.add(
-            model(
+            factory(
                 event_id=envelope.id,
                 event_type=event_type,
                 subscriber=subscriber,
@@ -198,7 +199,10 @@ class OutboxRelay:
             headers["X-Request-ID"] = rid
         try:
             resp = await self.http.post(
-                f"{base.rstrip('/')}/internal/events", json=envelope, headers=headers, timeout=self.request_timeout
+                f"{base.rstrip('/')}/internal/events",
+                json=envelope,
+                headers=headers,
+                timeout=self.request_timeout,
             )
         except httpx.HTTPError as exc:
             return f"{type(exc).__name__}"
@@ -217,8 +221,11 @@ class OutboxRelay:
             for (row_id, subscriber, _env, attempts), error in zip(claimed, results, strict=True):
                 if error is None:
                     values: dict[str, Any] = {
-                        "status": DELIVERED, "delivered_at": now, "locked_until": None,
-                        "attempts": attempts + 1, "last_error": None,
+                        "status": DELIVERED,
+                        "delivered_at": now,
+                        "locked_until": None,
+                        "attempts": attempts + 1,
+                        "last_error": None,
                     }
                     OUTBOX_DELIVERED.labels(self.service, subscriber).inc()
                 else:
@@ -294,7 +301,9 @@ async def list_dead_letters(
     return list((await session.scalars(stmt)).all())
 
 
-async def replay_dead_letters(session: AsyncSession, model: type[OutboxMixin], ids: list[int] | None = None) -> int:
+async def replay_dead_letters(
+    session: AsyncSession, model: type[OutboxMixin], ids: list[int] | None = None
+) -> int:
     stmt = update(model).where(model.status == DEAD)
     if ids is not None:
         stmt = stmt.where(model.id.in_(ids))

@@ -34,8 +34,11 @@ async def require_service(request: Request, api_key: Annotated[str | None, Depen
     name = identify_service(api_key, accepted)
     if name is None:
         log.warning("service_key_rejected", path=request.url.path)
-        raise Unauthorized("A valid service API key is required.", code="invalid_service_key",
-                           headers={"WWW-Authenticate": "ApiKey"})
+        raise Unauthorized(
+            "A valid service API key is required.",
+            code="invalid_service_key",
+            headers={"WWW-Authenticate": "ApiKey"},
+        )
     request.state.service_caller = name
     return name
 

@@ -28,7 +28,9 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("user-service", "user_service", 8001, "users", "User Service"),
     ServiceSpec("payment-service", "payment_service", 8002, "payments", "Payment Service"),
     ServiceSpec("transaction-service", "transaction_service", 8003, "transactions", "Transaction Service"),
-    ServiceSpec("notification-service", "notification_service", 8004, "notifications", "Notification Service"),
+    ServiceSpec(
+        "notification-service", "notification_service", 8004, "notifications", "Notification Service"
+    ),
     ServiceSpec("audit-service", "audit_service", 8005, "audit", "Audit Service"),
     ServiceSpec("exchange-rate-service", "exchange_rate_service", 8006, "rates", "Exchange Rate Service"),
     ServiceSpec("admin-service", "admin_service", 8007, "admin", "Admin Service"),

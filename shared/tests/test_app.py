@@ -111,10 +111,15 @@ async def test_request_id_is_kept_or_generated(client: httpx.AsyncClient) -> Non
     kept = await client.get("/health", headers={"X-Request-ID": "req-12345678"})
     assert kept.headers["x-request-id"] == "req-12345678"
     generated = await client.get("/health", headers={"X-Request-ID": "bad id with spaces"})
-    assert generated.headers["x-request-id"] != "bad id with spaces" and len(generated.headers["x-request-id"]) == 32
+    assert (
+        generated.headers["x-request-id"] != "bad id with spaces"
+        and len(generated.headers["x-request-id"]) == 32
+    )
 
 
-async def test_bearer_token_required_and_roles_enforced(client: httpx.AsyncClient, tokens: TokenFactory) -> None:
+async def test_bearer_token_required_and_roles_enforced(
+    client: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
     assert (await client.get("/me")).status_code == 401
     assert (await client.get("/me", headers={"Authorization": "Bearer junk"})).status_code == 401
     ok = await client.get("/me", headers=tokens.headers("u1"))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
-import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -90,7 +90,9 @@ async def test_alg_none_is_rejected(issuer: TokenFactory, verifier: TokenVerifie
     await reject(verifier, forged, "algorithm_not_allowed")
 
 
-async def test_hs256_signed_with_the_public_key_is_rejected(issuer: TokenFactory, verifier: TokenVerifier) -> None:
+async def test_hs256_signed_with_the_public_key_is_rejected(
+    issuer: TokenFactory, verifier: TokenVerifier
+) -> None:
     # The classic key-confusion attack: HMAC keyed with the published RSA public key.
     pem = issuer.key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -147,5 +149,5 @@ async def test_key_rotation_is_picked_up_on_unknown_kid(
 async def test_cached_token_still_expires(issuer: TokenFactory, verifier: TokenVerifier) -> None:
     token = issuer.token(ttl=1)
     await verifier.verify(token)
-    time.sleep(1.1)
+    await asyncio.sleep(1.1)
     await reject(verifier, token, "expired")

@@ -35,14 +35,18 @@ def test_production_refuses_missing_or_placeholder_secrets() -> None:
         UserSettings(environment="production")
     assert "SERVICE_API_KEY" in str(info.value)
     with pytest.raises(ValidationError) as info:
-        UserSettings(environment="production", service_api_key=SecretStr("changeme-changeme-123"),
-                     service_api_keys="gateway=" + "k" * 32)
+        UserSettings(
+            environment="production",
+            service_api_key=SecretStr("changeme-changeme-123"),
+            service_api_keys="gateway=" + "k" * 32,
+        )
     assert "SERVICE_API_KEY" in str(info.value) and "changeme" not in str(info.value)
 
 
 def test_production_accepts_real_secrets() -> None:
-    s = UserSettings(environment="production", service_api_key=SecretStr("x" * 40),
-                     service_api_keys="gateway=" + "g" * 40)
+    s = UserSettings(
+        environment="production", service_api_key=SecretStr("x" * 40), service_api_keys="gateway=" + "g" * 40
+    )
     assert s.accepted_service_keys() == {"gateway": "g" * 40}
 
 
@@ -119,7 +123,9 @@ async def test_postgres_engine_uses_the_service_schema(make_database) -> None:
         async with db.engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
             path = await conn.scalar(text("SHOW search_path"))
-            where = await conn.scalar(text("SELECT table_schema FROM information_schema.tables WHERE table_name='widget'"))
+            where = await conn.scalar(
+                text("SELECT table_schema FROM information_schema.tables WHERE table_name='widget'")
+            )
         assert path == "widgets" and where == "widgets"
     finally:
         await db.dispose()

@@ -104,7 +104,13 @@ def test_worked_example_from_the_architecture() -> None:
 
 @pytest.mark.parametrize(
     ("minor", "currency", "text"),
-    [(1198500, "BDT", "11985.00"), (500, "JPY", "500"), (1, "USD", "0.01"), (-250, "EUR", "-2.50"), (1234, "KWD", "1.234")],
+    [
+        (1198500, "BDT", "11985.00"),
+        (500, "JPY", "500"),
+        (1, "USD", "0.01"),
+        (-250, "EUR", "-2.50"),
+        (1234, "KWD", "1.234"),
+    ],
 )
 def test_minor_units_round_trip(minor: int, currency: str, text: str) -> None:
     assert format_minor(minor, currency) == text
@@ -130,8 +136,15 @@ def test_pydantic_money_type_accepts_strings_and_serialises_strings() -> None:
     assert p.model_dump(mode="json") == {"amount": "100.50", "currency": "USD"}
 
 
-@pytest.mark.parametrize("body", ['{"amount": 100.5, "currency": "USD"}', '{"amount": 100, "currency": "USD"}',
-                                  '{"amount": "1e3", "currency": "USD"}', '{"amount": "1", "currency": "ZZZ"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"amount": 100.5, "currency": "USD"}',
+        '{"amount": 100, "currency": "USD"}',
+        '{"amount": "1e3", "currency": "USD"}',
+        '{"amount": "1", "currency": "ZZZ"}',
+    ],
+)
 def test_pydantic_money_type_rejects_json_numbers_and_garbage(body: str) -> None:
     with pytest.raises(ValidationError):
         Payment.model_validate_json(body)

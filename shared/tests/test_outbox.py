@@ -131,11 +131,21 @@ async def consumer(make_database) -> AsyncIterator[tuple[str, Database, FailFirs
     await db.dispose()
 
 
-def make_relay(db_url: str, subscriber_url: str, http: httpx.AsyncClient, **kw) -> tuple[Database, OutboxRelay]:
+def make_relay(
+    db_url: str, subscriber_url: str, http: httpx.AsyncClient, **kw
+) -> tuple[Database, OutboxRelay]:
     db = Database(db_url)
     relay = OutboxRelay(
-        db, Outbox, service="user-service", http=http, endpoints={"audit-service": subscriber_url},
-        api_key="dev-user-service-key", poll_interval=0.05, base_delay=0.05, max_delay=0.2, **kw,
+        db,
+        Outbox,
+        service="user-service",
+        http=http,
+        endpoints={"audit-service": subscriber_url},
+        api_key="dev-user-service-key",
+        poll_interval=0.05,
+        base_delay=0.05,
+        max_delay=0.2,
+        **kw,
     )
     return db, relay
 
@@ -150,15 +160,19 @@ async def publish_things(db: Database, n: int) -> list[uuid.UUID]:
             thing = Thing(name=f"t{i}")
             session.add(thing)
             env = await publish(
-                session, Outbox, event_type="thing.created", producer="user-service",
-                data={"name": thing.name}, subscriptions=SUBSCRIPTIONS,
+                session,
+                Outbox,
+                event_type="thing.created",
+                producer="user-service",
+                data={"name": thing.name},
+                subscriptions=SUBSCRIPTIONS,
             )
             ids.append(env.id)
     return ids
 
 
-async def wait_until(predicate, timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_until(predicate, within: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while not await predicate():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
@@ -179,7 +193,9 @@ async def test_two_relays_deliver_each_event_exactly_once_despite_a_flaky_subscr
 
             async def all_delivered() -> bool:
                 async with producer_db.sessionmaker() as s:
-                    n = await s.scalar(select(func.count()).select_from(Outbox).where(Outbox.status == DELIVERED))
+                    n = await s.scalar(
+                        select(func.count()).select_from(Outbox).where(Outbox.status == DELIVERED)
+                    )
                 return n == len(ids)
 
             await wait_until(all_delivered)
@@ -211,15 +227,24 @@ async def test_redelivering_the_same_event_has_no_second_effect(consumer) -> Non
     assert first.json()["status"] == "processed" and second.json()["status"] == "duplicate"
     assert unauth.status_code == 401
     async with consumer_db.sessionmaker() as s:
-        assert await s.scalar(select(func.count()).select_from(Effect).where(Effect.event_id == envelope.id)) == 1
+        assert (
+            await s.scalar(select(func.count()).select_from(Effect).where(Effect.event_id == envelope.id))
+            == 1
+        )
 
 
 async def test_a_rolled_back_transaction_publishes_nothing(producer_db: Database) -> None:
     with pytest.raises(RuntimeError):
         async with producer_db.sessionmaker() as session, session.begin():
             session.add(Thing(name="doomed"))
-            await publish(session, Outbox, event_type="thing.created", producer="user-service", data={},
-                          subscriptions=SUBSCRIPTIONS)
+            await publish(
+                session,
+                Outbox,
+                event_type="thing.created",
+                producer="user-service",
+                data={},
+                subscriptions=SUBSCRIPTIONS,
+            )
             await session.flush()
             raise RuntimeError("business rule failed after publishing")
     async with producer_db.sessionmaker() as s:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -14,12 +14,15 @@ from shared.devstack import free_port
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any, *, port: int | None = None, lifespan: str = "on") -> AsyncIterator[str]:
+async def serve(
+    app: Any, *, port: int | None = None, lifespan: Literal["auto", "on", "off"] = "on"
+) -> AsyncIterator[str]:
     """`async with serve(app) as base_url:` — the server is up on entry and stopped on exit."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan=lifespan, access_log=False)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, lifespan=lifespan, access_log=False
+    )
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     for _ in range(500):
         if server.started or task.done():

@@ -23,7 +23,9 @@ class TokenFactory:
     issuer: str = "payment-gateway"
     audience: str = "payment-gateway-api"
     kid: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:8]}")
-    key: rsa.RSAPrivateKey = field(default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    key: rsa.RSAPrivateKey = field(
+        default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
 
     def jwk(self) -> dict[str, Any]:
         data: dict[str, Any] = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
@@ -39,7 +41,7 @@ class TokenFactory:
         *,
         role: str = "user",
         ttl: int = 900,
-        token_type: str = "access",
+        token_type: str = "access",  # noqa: S107 - a token kind, not a password
         sid: str | None = None,
         **extra: Any,
     ) -> str:
