@@ -252,6 +252,8 @@ class OutboxRelay:
     async def run_forever(self) -> None:
         self._loop = asyncio.get_running_loop()
         while not self._stopping:
+            # Clear before the pass: a commit during the pass sets it again and is not lost.
+            self._wake.clear()
             try:
                 processed = await self.run_once()
             except asyncio.CancelledError:
@@ -260,7 +262,6 @@ class OutboxRelay:
                 log.warning("outbox_relay_error", error=type(exc).__name__)
                 processed = 0
             if processed < self.batch_size and not self._stopping:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
 

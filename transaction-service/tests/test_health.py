@@ -36,3 +36,9 @@ async def test_unknown_route_is_a_problem_json_404(client: httpx.AsyncClient) ->
     assert resp.status_code == 404
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert resp.json()["status"] == 404
+
+
+async def test_metrics_count_transactions_by_status(client) -> None:
+    resp = await client.get("/metrics")
+    assert resp.status_code == 200
+    assert "transactions_by_status" in resp.text

@@ -1,4 +1,4 @@
-"""`python -m transaction_service`: serve the Transaction Service with uvicorn on its configured host and port."""
+"""`python -m transaction_service`: serve the Transaction Service with uvicorn (configured host, port)."""
 
 from __future__ import annotations
 
