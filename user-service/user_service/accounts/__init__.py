@@ -1,0 +1,1 @@
+"""Users: registration, profiles, staff administration and the internal lookup."""

@@ -1,0 +1,1 @@
+"""API clients for the client-credentials grant (admin only)."""

@@ -1,0 +1,1 @@
+"""Password hashing, signing keys and token minting."""
