@@ -1,12 +1,13 @@
 """Typed settings base.
 
 Every service subclasses `ServiceSettings`; values come from the environment (and `.env`, and
-`*_FILE` secret files via `secrets_dir`). In production mode the services refuse to start with a
+`NAME_FILE` secret files). In production mode the services refuse to start with a
 missing or placeholder secret.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -93,6 +94,20 @@ class ServiceSettings(BaseSettings):
 
     # Secrets checked for placeholders in production (subclasses extend the tuple).
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("service_api_key",)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_secret_files(cls, data: Any) -> Any:
+        """`NAME_FILE=/run/secrets/x` fills `NAME` from that file (compose/Kubernetes secrets)
+        unless `NAME` itself is given."""
+        if not isinstance(data, dict):
+            return data
+        lowered = {str(k).lower() for k in data}
+        for name in cls.model_fields:
+            path = os.environ.get(f"{name.upper()}_FILE")
+            if path and name not in lowered and not os.environ.get(name.upper()):
+                data = {**data, name: Path(path).read_text(encoding="utf-8").strip()}
+        return data
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> ServiceSettings:

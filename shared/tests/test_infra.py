@@ -165,3 +165,13 @@ def test_sealed_payloads_round_trip_and_refuse_tampering() -> None:
         unseal(token, derive_dev_key("other"))
     rotated = derive_dev_key("new") + "," + key
     assert unseal(token, rotated)["url"].endswith("abc")
+
+
+def test_secret_files_fill_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = tmp_path / "api_key"
+    secret.write_text("k" * 40 + "\n")
+    monkeypatch.setenv("SERVICE_API_KEY_FILE", str(secret))
+    monkeypatch.delenv("SERVICE_API_KEY", raising=False)
+    assert UserSettings().service_api_key.get_secret_value() == "k" * 40
+    # An explicit value wins over the file.
+    assert UserSettings(service_api_key=SecretStr("x" * 40)).service_api_key.get_secret_value() == "x" * 40
