@@ -1,17 +1,26 @@
-"""Fixtures for the Payment Service tests: a fresh PostgreSQL database migrated with this service's
-Alembic tree, real Redis, and the app served in-process."""
+"""Fixtures for the Payment Service tests: a fresh PostgreSQL database migrated with this
+service's Alembic tree, real Redis, the app served in-process with the providers replaced by an
+`httpx.MockTransport` fake (recorded payloads), and a contract stub of transaction-service on a
+free loopback port."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
-
-from shared.testing.plugin import asgi_client
+from fastapi import FastAPI
 
 from payment_service.main import create_app
 from payment_service.settings import Settings
+from payment_service.testing.contract_stub import TransactionServiceStub, serve_stub
+from payment_service.testing.fakes import ProviderFake
+from shared.testing.plugin import asgi_client
+from shared.testing.tokens import TokenFactory
+
+SSLCOMMERZ = "https://sandbox.sslcommerz.com"
+PAYPAL = "https://api-m.sandbox.paypal.com"
 
 
 @pytest.fixture(scope="session")
@@ -19,12 +28,62 @@ def database_url(make_database) -> str:
     return make_database("payment_service", "payments")
 
 
-@pytest.fixture
-def settings(database_url: str, redis_url: str) -> Settings:
-    return Settings(environment="test", database_url=database_url, redis_url=redis_url)
+@pytest.fixture(scope="session")
+async def txn_service() -> AsyncIterator[tuple[TransactionServiceStub, str]]:
+    stub = TransactionServiceStub()
+    async with serve_stub(stub) as url:
+        yield stub, url
 
 
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with asgi_client(create_app(settings)) as c:
-        yield c
+def fake() -> ProviderFake:
+    return ProviderFake()
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {}
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, txn_service, settings_overrides) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "transaction_service_url": txn_service[1],
+        "outbox_relay_enabled": False,
+        "reconcile_enabled": False,
+        "sslcommerz_base_url": SSLCOMMERZ,
+        "paypal_base_url": PAYPAL,
+        "public_base_url": "https://pay.example.test",
+        "sslcommerz_store_id": "testbox",
+        "sslcommerz_store_password": "qwerty",
+    }
+    values.update(settings_overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+async def app(settings: Settings, fake: ProviderFake) -> AsyncIterator[FastAPI]:
+    application = create_app(settings, provider_transport=httpx.MockTransport(fake))
+    async with asgi_client(application) as c:
+        application.state.test_client = c
+        yield application
+
+
+@pytest.fixture
+def client(app: FastAPI) -> httpx.AsyncClient:
+    return app.state.test_client
+
+
+@pytest.fixture
+def tokens(app: FastAPI) -> TokenFactory:
+    factory = TokenFactory()
+    factory.install(app)
+    return factory
+
+
+@pytest.fixture
+def stub(txn_service) -> TransactionServiceStub:
+    return txn_service[0]
