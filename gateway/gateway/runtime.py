@@ -1,0 +1,143 @@
+"""What the gateway holds for its process's life: the routing table, the upstreams with their
+breakers, the pooled proxy client, the rate limiter, the token verifier and the merged docs.
+
+Everything is created in `start()` (inside the app's lifespan, on the running loop), never at import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from fastapi import FastAPI
+from prometheus_client import Counter
+
+from gateway.edge import Cors, TrustedProxies
+from gateway.ratelimit import MemoryLimiter, RedisLimiter
+from gateway.resp import RespClient
+from gateway.routing import RouteTable, load_table
+from gateway.settings import Settings
+from gateway.upstream import CircuitBreaker, Instance, Upstream
+from shared.auth import TokenVerifier, revoked_jti_key, revoked_sid_key
+from shared.kv import KeyValueStore
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+RATE_LIMITED = Counter("gateway_rate_limited_total", "Requests refused with 429", ["policy"])
+LIMITER_ERRORS = Counter(
+    "gateway_rate_limiter_errors_total",
+    "Rate-limit store unreachable, by fail mode applied",
+    ["policy", "mode"],
+)
+EDGE_AUTH_REJECTED = Counter("gateway_auth_rejected_total", "Requests refused at the edge", ["reason"])
+
+
+class GatewayRuntime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.table: RouteTable = load_table(
+            settings.gateway_config,
+            rate_limit_enabled=settings.rate_limit_enabled,
+            overrides=settings.policy_overrides(),
+        )
+        self.trusted = TrustedProxies(settings.trusted_networks())
+        self.cors = Cors(
+            settings.cors_origin_list(),
+            credentials=settings.cors_allow_credentials,
+            max_age=settings.cors_max_age,
+        )
+        self.upstreams: dict[str, Upstream] = {}
+        for name in self.table.services:
+            urls = settings.instance_urls(name)
+            if not urls:
+                raise ValueError(f"no URL configured for {name}")
+            self.upstreams[name] = Upstream(
+                name=name,
+                instances=[Instance(u) for u in urls],
+                breaker=CircuitBreaker(
+                    name,
+                    failure_threshold=settings.breaker_failure_threshold,
+                    open_seconds=settings.breaker_open_seconds,
+                    half_open_probes=settings.breaker_half_open_probes,
+                ),
+                strategy=settings.load_balancing,
+                eject_after=settings.eject_after_failures,
+                eject_seconds=settings.eject_seconds,
+            )
+        self.session: aiohttp.ClientSession | None = None
+        self.limiter: RedisLimiter | MemoryLimiter | None = None
+        self.verifier: TokenVerifier | None = None
+        self.kv: KeyValueStore | None = None
+        self.docs: Any = None  # gateway.docs.MergedDocs, set in start()
+        self.timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._last_limiter_log = 0.0
+
+    def timeout_for(self, seconds: float) -> aiohttp.ClientTimeout:
+        t = self.timeouts.get(seconds)
+        if t is None:
+            # No total: bodies may stream for long; `sock_read` bounds the wait for headers and
+            # between chunks.
+            t = aiohttp.ClientTimeout(
+                total=None, sock_connect=self.settings.upstream_connect_timeout, sock_read=seconds
+            )
+            self.timeouts[seconds] = t
+        return t
+
+    @contextlib.asynccontextmanager
+    async def started(self, app: FastAPI) -> AsyncIterator[None]:
+        from gateway.docs import MergedDocs
+
+        s = self.settings
+        connector = aiohttp.TCPConnector(
+            limit=s.upstream_pool_size,
+            limit_per_host=s.upstream_pool_per_host,
+            keepalive_timeout=s.upstream_keepalive,
+            ttl_dns_cache=60,
+        )
+        self.session = aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=False,  # bodies pass through byte for byte
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            cookie_jar=aiohttp.DummyCookieJar(),  # never keep cookies across users
+            timeout=self.timeout_for(10.0),
+        )
+        self.kv = app.state.kv
+        shared_verifier: TokenVerifier = app.state.verifier
+        # Same JWKS cache as the app's verifier; revocation is checked by the gateway itself (inside
+        # the rate-limit script when Redis is used), so this verifier gets no kv.
+        self.verifier = TokenVerifier(
+            shared_verifier.jwks, issuer=s.jwt_issuer, audience=s.jwt_audience, kv=None
+        )
+        if s.redis_url and not s.redis_url.startswith("memory:"):
+            self.limiter = RedisLimiter(
+                RespClient(s.redis_url, timeout=s.rate_limit_redis_timeout), s.rate_limit_key_prefix
+            )
+        else:
+            self.limiter = MemoryLimiter()
+        self.docs = MergedDocs(self, app, app.state.http)
+        self.docs.start_background()
+        try:
+            yield
+        finally:
+            await self.docs.stop()
+            await self.limiter.close()
+            await self.session.close()
+
+    def limiter_failed(self, policy: str, mode: str, error: str) -> None:
+        LIMITER_ERRORS.labels(policy, mode).inc()
+        now = time.monotonic()
+        if now - self._last_limiter_log > 5.0:  # one line per 5 s, not one per request
+            self._last_limiter_log = now
+            log.warning("rate_limiter_unavailable", policy=policy, fail_mode=mode, error=error)
+
+    async def is_revoked(self, jti: str, sid: str | None) -> bool:
+        if self.kv is None:
+            return False
+        keys = [revoked_jti_key(jti)]
+        if sid:
+            keys.append(revoked_sid_key(sid))
+        return await self.kv.exists_any(*keys)
