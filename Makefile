@@ -16,7 +16,7 @@ UV := $(PYTHON_BIN) -m uv
 endif
 VENV_PY := .venv/bin/python
 
-.PHONY: help install run test test-fast lint migrate clean bench-gateway bench-flow
+.PHONY: help install run test lint migrate clean bench-gateway
 
 help:
 	@echo "make run          start every service + the provider sandbox (embedded: SQLite under .data/)"
@@ -47,6 +47,11 @@ lint: install
 	@$(VENV_PY) -m ruff check .
 	@$(VENV_PY) -m ruff format --check shared || true
 	@$(VENV_PY) -m mypy shared/shared
+
+bench-gateway: install
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { echo "nginx is required: apt-get install -y nginx"; exit 1; }
+	@command -v wrk >/dev/null || echo "note: wrk not found (apt-get install -y wrk); using the slower Python load generator"
+	@$(VENV_PY) bench/bench_gateway.py $(ARGS)
 
 clean:
 	rm -rf .data .venv .pytest_cache .mypy_cache .ruff_cache
