@@ -1,4 +1,4 @@
-"""`python -m exchange_rate_service`: serve the Exchange Rate Service with uvicorn on its configured host and port."""
+"""`python -m exchange_rate_service`: serve the Exchange Rate Service with uvicorn (configured host, port)."""
 
 from __future__ import annotations
 
