@@ -134,6 +134,15 @@ def create_engine(
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        # Let SQLAlchemy, not the driver, open transactions (see `_sqlite_begin`).
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _sqlite_begin(conn: Any) -> None:
+        # SQLite has no row locks (`FOR UPDATE` is a no-op there): take the database write lock when
+        # the transaction starts, so read-check-write sequences are serialised exactly as the row
+        # locks serialise them on PostgreSQL, and two writers never deadlock on a lock upgrade.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

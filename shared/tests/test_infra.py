@@ -175,3 +175,30 @@ def test_secret_files_fill_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert UserSettings().service_api_key.get_secret_value() == "k" * 40
     # An explicit value wins over the file.
     assert UserSettings(service_api_key=SecretStr("x" * 40)).service_api_key.get_secret_value() == "x" * 40
+
+
+async def test_sqlite_transactions_are_serialised_like_row_locks(tmp_path: Path) -> None:
+    """Two read-check-write units of work on the same row: the second sees the first's write."""
+    import asyncio
+
+    db = Database(f"sqlite:///{tmp_path / 'lock.db'}")
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+            await conn.execute(text("INSERT INTO widget (id, name) VALUES (1, 'new')"))
+        moved: list[bool] = []
+
+        async def move() -> None:
+            async with db.sessionmaker() as s, s.begin():
+                current = await s.scalar(text("SELECT name FROM widget WHERE id = 1"))
+                await asyncio.sleep(0.05)  # the other unit of work runs meanwhile
+                if current == "new":
+                    await s.execute(text("UPDATE widget SET name = 'moved' WHERE id = 1"))
+                    moved.append(True)
+                else:
+                    moved.append(False)
+
+        await asyncio.gather(move(), move())
+        assert sorted(moved) == [False, True]
+    finally:
+        await db.dispose()
