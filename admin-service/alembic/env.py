@@ -1,8 +1,7 @@
 """Migrations for the Admin Service; tables and version table live in schema `admin`."""
 
-from shared.alembic_env import run_migrations
-
 from admin_service.models import Base
 from admin_service.settings import Settings
+from shared.alembic_env import run_migrations
 
 run_migrations(Base.metadata, Settings)

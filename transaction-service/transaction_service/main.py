@@ -16,6 +16,7 @@ from transaction_service.limits.router import router as limits_router
 from transaction_service.metrics import status_gauge_refresher
 from transaction_service.models import InboxEvent, OutboxMessage
 from transaction_service.quotes.router import router as quotes_router
+from transaction_service.reporting.router import router as reporting_router
 from transaction_service.runtime import RuntimeSettings, refresher
 from transaction_service.saga.handlers import SagaHandlers
 from transaction_service.saga.worker import SagaWorker
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, clients: Clients | None = No
             limits_router,
             export_router,
             internal_router,
+            reporting_router,
             events_router(InboxEvent, handlers.table(), service=settings.SERVICE_NAME),
         ],
         outbox_model=OutboxMessage,

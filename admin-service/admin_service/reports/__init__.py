@@ -1,0 +1,1 @@
+"""Reports generated in the background over a date range, downloadable as CSV and JSON."""

@@ -1,0 +1,1 @@
+"""Runtime settings: the typed registry, encryption of secrets, storage, history and events."""
