@@ -54,10 +54,18 @@ def _do_run(connection: Connection, metadata: MetaData, schema: str | None) -> N
 async def _run_async(url: str, metadata: MetaData, schema: str | None) -> None:
     engine = create_engine(url, schema=schema, pool_size=1)
     try:
-        if is_postgres_url(url) and schema:
-            async with engine.begin() as conn:
-                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{check_schema_name(schema)}"'))
         async with engine.connect() as conn:
+            if is_postgres_url(url) and schema:
+                # Replicas starting together (Kubernetes init containers) migrate one at a time;
+                # the lock is released when this connection's transaction ends.
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"migrate:{schema}"}
+                )
+                exists = await conn.scalar(
+                    text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :s"), {"s": schema}
+                )
+                if not exists:  # CREATE needs a database privilege a service role may not have
+                    await conn.execute(text(f'CREATE SCHEMA "{check_schema_name(schema)}"'))
             await conn.run_sync(_do_run, metadata, schema)
             await conn.commit()
     finally:

@@ -26,6 +26,7 @@ from shared.logging import configure_logging, get_logger
 from shared.metrics import instrument_engine, refresh_pool_gauges
 from shared.middleware import RequestContextMiddleware
 from shared.outbox import OutboxMixin, OutboxRelay
+from shared.outbox_admin import include_outbox_admin
 from shared.settings import ServiceSettings
 from shared.topology import spec
 
@@ -129,6 +130,9 @@ def create_service_app(
     app.include_router(health_router(service, version))
     for router in routers:
         app.include_router(router)
+    if outbox_model is not None and wants_db:
+        # /internal/outbox/*: backlog, dead letters and replay for admin-service (service key only).
+        include_outbox_admin(app, outbox_model)
     return app
 
 

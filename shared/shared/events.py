@@ -27,7 +27,7 @@ class EventEnvelope(BaseModel):
 # a deployment may override with the EVENT_SUBSCRIPTIONS setting of the producer.
 DEFAULT_SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "audit-service": ("*",),
-    "notification-service": ("user.*", "transaction.*"),
+    "notification-service": ("user.*", "transaction.*", "setting.*"),
     "transaction-service": ("payment.*", "payout.*", "refund.*", "setting.*"),
     "exchange-rate-service": ("setting.*",),
     "payment-service": ("setting.*",),

@@ -99,13 +99,19 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _read_secret_files(cls, data: Any) -> Any:
         """`NAME_FILE=/run/secrets/x` fills `NAME` from that file (compose/Kubernetes secrets)
-        unless `NAME` itself is given."""
+        unless `NAME` itself is given a non-empty value."""
         if not isinstance(data, dict):
             return data
-        lowered = {str(k).lower() for k in data}
+        given = {str(k).lower(): v for k, v in data.items()}
         for name in cls.model_fields:
             path = os.environ.get(f"{name.upper()}_FILE")
-            if path and name not in lowered and not os.environ.get(name.upper()):
+            value = given.get(name)
+            # An empty value (e.g. `SERVICE_API_KEY=` copied from .env.example) counts as not given.
+            if path and (
+                value is None
+                or value == ""
+                or (hasattr(value, "get_secret_value") and not value.get_secret_value())
+            ):
                 data = {**data, name: Path(path).read_text(encoding="utf-8").strip()}
         return data
 

@@ -173,6 +173,8 @@ def test_secret_files_fill_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("SERVICE_API_KEY_FILE", str(secret))
     monkeypatch.delenv("SERVICE_API_KEY", raising=False)
     assert UserSettings().service_api_key.get_secret_value() == "k" * 40
+    monkeypatch.setenv("SERVICE_API_KEY", "")  # empty, as copied from .env.example
+    assert UserSettings().service_api_key.get_secret_value() == "k" * 40
     # An explicit value wins over the file.
     assert UserSettings(service_api_key=SecretStr("x" * 40)).service_api_key.get_secret_value() == "x" * 40
 
