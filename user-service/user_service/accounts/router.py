@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
 from shared.auth import AdminPrincipal, CurrentPrincipal, StaffPrincipal
-from shared.errors import NotFound, problem_responses
+from shared.errors import NotFound, Unprocessable, problem_responses
 from shared.service_auth import ServiceCaller
 from user_service.accounts import repository as repo
 from user_service.accounts import service
@@ -106,6 +107,34 @@ async def patch_user(
     user_id: uuid.UUID, body: AdminUserPatch, principal: AdminPrincipal, ctx: CtxDep
 ) -> AdminUserOut:
     return AdminUserOut.model_validate(await service.admin_update(ctx, str(user_id), body, principal))
+
+
+@staff_router.post(
+    "/{user_id}/sessions/revoke",
+    summary="End every session of a user (admin)",
+    responses=problem_responses(401, 403, 404),
+)
+async def revoke_user_sessions(
+    user_id: uuid.UUID, principal: AdminPrincipal, ctx: CtxDep
+) -> dict[str, object]:
+    revoked = await service.force_logout(ctx, str(user_id), principal)
+    return {"user_id": str(user_id), "sessions_revoked": revoked}
+
+
+@internal_router.get(
+    "/stats",
+    summary="Registrations in a period and the total (service key)",
+    responses=problem_responses(401, 422),
+)
+async def internal_user_stats(
+    caller: ServiceCaller,
+    ctx: CtxDep,
+    date_from: Annotated[datetime, Query(description="inclusive, with a time zone")],
+    date_to: Annotated[datetime, Query(description="exclusive, with a time zone")],
+) -> dict[str, int]:
+    if date_from.tzinfo is None or date_to.tzinfo is None:
+        raise Unprocessable("date_from and date_to need a time zone.", code="naive_datetime")
+    return await service.user_counts(ctx, date_from, date_to)
 
 
 @internal_router.get(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import phonenumbers
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from shared.auth import Principal
@@ -234,3 +237,24 @@ async def admin_update(ctx: Ctx, user_id: str, patch: AdminUserPatch, principal:
         await ctx.emit("user.unlocked", user.id, user_id=str(user.id), was_locked=was_locked, by=by)
     await ctx.session.flush()
     return user
+
+
+async def force_logout(ctx: Ctx, user_id: str, principal: Principal) -> int:
+    """An admin ends every session of a user (their tokens are refused from now on)."""
+    user = await repo.get(ctx.session, user_id, lock=True)
+    if user is None:
+        raise NotFound("No such user.", code="user_not_found")
+    revoked = await revoke_user_sessions(ctx, user.id, "forced_logout")
+    await ctx.emit(
+        "user.sessions_revoked", user.id, user_id=str(user.id), sessions_revoked=revoked, by=principal.subject
+    )
+    return revoked
+
+
+async def user_counts(ctx: Ctx, date_from: datetime, date_to: datetime) -> dict[str, int]:
+    """Registrations in `[date_from, date_to)` and the total, for admin dashboards."""
+    new = await ctx.session.scalar(
+        select(func.count()).select_from(User).where(User.created_at >= date_from, User.created_at < date_to)
+    )
+    total = await ctx.session.scalar(select(func.count()).select_from(User))
+    return {"new_users": int(new or 0), "total_users": int(total or 0)}
