@@ -350,3 +350,16 @@ def test_concurrent_creates_cannot_both_pass_the_limit(platform: Platform) -> No
         results = list(pool.map(lambda b: post_transaction(platform, auth, b), bodies))
     codes = sorted(r.status_code for r in results)
     assert codes == [201, 422], [r.text for r in results]
+
+
+def test_logout_makes_the_access_token_useless_at_the_gateway_and_at_a_service(platform: Platform) -> None:
+    auth = register_and_login(platform)
+    assert platform.api.get("/transactions", headers=auth).status_code == 200
+    direct = f"{platform.service('transaction-service')}/api/v1/transactions"
+    assert httpx.get(direct, headers=auth).status_code == 200
+    assert platform.api.post("/auth/logout", headers=auth).status_code in (200, 204)
+    refused = platform.api.get("/transactions", headers=auth)
+    assert refused.status_code == 401 and refused.headers["content-type"].startswith(
+        "application/problem+json"
+    )
+    assert httpx.get(direct, headers=auth).status_code == 401  # the service checks the denylist too
