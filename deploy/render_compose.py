@@ -262,7 +262,11 @@ def _nginx(*, prod: bool) -> dict[str, Any]:
     }
     if prod:
         # TLS: the certificate and key (tls.crt, tls.key) for the 443 server block (nginx/README).
-        nginx["volumes"] = [NGINX_TEMPLATE, "./deploy/compose/certs:/etc/nginx/certs:ro"]
+        nginx["volumes"] = [
+            NGINX_TEMPLATE,
+            "./nginx/tls.conf:/etc/nginx/tls.d/tls.conf:ro",
+            "./deploy/compose/certs:/etc/nginx/certs:ro",
+        ]
         nginx |= _hardening("1.0", "256M")
         nginx["tmpfs"] = [f"{TMP}:size=64m", "/var/cache/nginx:size=64m", "/var/run:size=1m",
                           f"{NGINX_RENDERED}:size=1m"]
