@@ -1,3 +1,3 @@
-"""Notification Service: Email, SMS and push notifications with templates, preferences, retries and failover."""
+"""Notification Service: email, SMS and push with templates, preferences, retries and failover."""
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""`python -m notification_service`: serve the Notification Service with uvicorn on its configured host and port."""
+"""`python -m notification_service`: serve the Notification Service with uvicorn (configured host/port)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""HTTP API of the notifications themselves: history, devices, admin, internal direct sends."""

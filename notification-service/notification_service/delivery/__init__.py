@@ -1,0 +1,1 @@
+"""The delivery queue: enqueueing (in the caller's transaction) and the worker that sends."""

@@ -1,0 +1,1 @@
+"""Per-user preferences by category and channel, and optional quiet hours."""

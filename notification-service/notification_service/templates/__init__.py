@@ -1,0 +1,1 @@
+"""Templates: versioned rows, sandboxed Jinja2 rendering, admin CRUD and preview."""
