@@ -44,8 +44,8 @@ def sqlite_url(data_dir: Path, spec: ServiceSpec) -> str:
 
 @dataclass
 class Proc:
-    spec: ServiceSpec
-    port: int
+    name: str
+    ready_url: str  # answers 200 once the process is ready
     popen: subprocess.Popen[bytes]
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
 
@@ -134,7 +134,7 @@ class Stack:
         for raw in iter(proc.popen.stdout.readline, b""):
             line = raw.decode("utf-8", "replace").rstrip()
             proc.tail.append(line)
-            self._say(proc.spec.name, line)
+            self._say(proc.name, line)
 
     def start(self, timeout: float = 60.0) -> None:
         for spec in self.services:
@@ -142,15 +142,24 @@ class Stack:
         self.wait_ready(timeout=timeout)
 
     def start_one(self, spec: ServiceSpec) -> Proc:
+        return self._spawn(
+            spec.name, spec.package, self.service_env(spec), f"{self.url(spec.name)}/health/ready"
+        )
+
+    def start_extra(self, name: str, module: str, env: Mapping[str, str], ready_url: str) -> Proc:
+        """A helper process that is not a service (e.g. the SMTP sink of the embedded mode)."""
+        return self._spawn(name, module, {**self.common_env(), **env}, ready_url)
+
+    def _spawn(self, name: str, module: str, env: dict[str, str], ready_url: str) -> Proc:
         popen = subprocess.Popen(  # noqa: S603 - fixed command, our own interpreter
-            [sys.executable, "-m", spec.package],
-            env=self.service_env(spec),
+            [sys.executable, "-m", module],
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        proc = Proc(spec, self.ports[spec.name], popen)
-        self.procs[spec.name] = proc
+        proc = Proc(name, ready_url, popen)
+        self.procs[name] = proc
         threading.Thread(target=self._pump, args=(proc,), daemon=True).start()
         return proc
 
@@ -167,7 +176,7 @@ class Stack:
                             + "\n".join(proc.tail)
                         )
                     try:
-                        if client.get(f"{self.url(name)}/health/ready").status_code == 200:
+                        if client.get(proc.ready_url).status_code == 200:
                             pending.discard(name)
                     except httpx.HTTPError:
                         pass
@@ -262,9 +271,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    sink_smtp = os.environ.get("SMTP_SINK_PORT", "8025")
+    sink_http = os.environ.get("SMTP_SINK_HTTP_PORT", "8026")
     try:
         if not args.no_migrate:
             stack.migrate()
+        # Mail goes to a local SMTP sink in the embedded mode (notification-service's default SMTP_PORT).
+        stack.start_extra(
+            "smtp-sink",
+            "notification_service.smtp_sink",
+            {"SMTP_SINK_PORT": sink_smtp, "SMTP_SINK_HTTP_PORT": sink_http, "HOST": "127.0.0.1"},
+            f"http://127.0.0.1:{sink_http}/messages",
+        )
         stack.start(timeout=args.timeout)
     except (RuntimeError, TimeoutError) as exc:
         print(f"\nStart-up failed: {exc}\nStopping everything.", file=sys.stderr, flush=True)
@@ -278,7 +296,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  API base             {gw}/api/v1",
     ]
     lines += [f"  {s.title:<20} {stack.url(s.name)}/docs" for s in SERVICES if s.name != "gateway"]
-    lines.append(f"  Sandbox payment pages {stack.url('provider-sandbox')}/sandbox/state")
+    lines.append(f"  Sandbox state        {stack.url('provider-sandbox')}/sandbox/state")
+    lines.append(
+        f"  Mail (SMTP sink)     http://127.0.0.1:{sink_http}/messages  (SMTP on 127.0.0.1:{sink_smtp})"
+    )
     if creds:
         lines.append(
             f"  Bootstrap admin      {creds[0]} / {creds[1]}  (kept in {data_dir}/bootstrap-admin.txt)"
