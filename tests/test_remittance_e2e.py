@@ -363,3 +363,15 @@ def test_logout_makes_the_access_token_useless_at_the_gateway_and_at_a_service(p
         "application/problem+json"
     )
     assert httpx.get(direct, headers=auth).status_code == 401  # the service checks the denylist too
+
+
+def test_out_of_order_webhooks_still_complete_exactly_once(platform: Platform) -> None:
+    auth = register_and_login(platform)
+    tx = create_transaction(platform, auth).json()
+    arm_fault(platform, "@webhook", "webhook=reorder", times=3)
+    pay(platform, tx["payment_url"], "success")
+    wait_status(platform, auth, tx["id"], "COMPLETED", timeout=90)
+    time.sleep(1.0)
+    history = platform.api.get(f"/transactions/{tx['id']}/history", headers=auth).json()
+    steps = [h["to_status"] for h in (history["items"] if isinstance(history, dict) else history)]
+    assert steps == ["PENDING", "BDT_RECEIVED", "PROCESSING", "COMPLETED"]
