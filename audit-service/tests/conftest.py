@@ -115,6 +115,11 @@ class Helpers:
     service_key = SERVICE_KEY
 
     @staticmethod
+    def key_for(envelope: dict[str, Any]) -> dict[str, str]:
+        """Events are accepted only with their producer's own key."""
+        return {"X-API-Key": dev_api_key(envelope["producer"])}
+
+    @staticmethod
     def envelope(event_type: str, data: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
         env = EventEnvelope(
             type=event_type, producer=kw.pop("producer", "user-service"), data=data or {}, **kw

@@ -58,19 +58,19 @@ async def test_security_alerts(client: httpx.AsyncClient, admin: dict, h, window
             subject_id=victim,
             occurred_at=at(start, i),
         )
-        await client.post("/internal/events", json=env, headers=h.service_key)
+        await client.post("/internal/events", json=env, headers=h.key_for(env))
     slow = str(uuid.uuid4())
     for i in range(6):  # six failures, but 20 minutes apart: not a burst
         env = h.envelope(
             "user.login_failed", {"user_id": slow}, subject_id=slow, occurred_at=at(start, 100 + 20 * i)
         )
-        await client.post("/internal/events", json=env, headers=h.service_key)
+        await client.post("/internal/events", json=env, headers=h.key_for(env))
     for i in range(5):  # the same IP tries five other users
         other = str(uuid.uuid4())
         env = h.envelope(
             "user.logged_in", {"user_id": other, "ip": ip}, subject_id=other, occurred_at=at(start, 10 + i)
         )
-        await client.post("/internal/events", json=env, headers=h.service_key)
+        await client.post("/internal/events", json=env, headers=h.key_for(env))
     promoted = str(uuid.uuid4())
     env = h.envelope(
         "user.role_changed",
@@ -78,7 +78,7 @@ async def test_security_alerts(client: httpx.AsyncClient, admin: dict, h, window
         subject_id=promoted,
         occurred_at=at(start, 30),
     )
-    await client.post("/internal/events", json=env, headers=h.service_key)
+    await client.post("/internal/events", json=env, headers=h.key_for(env))
     for i in range(3):
         await h.post_entry(
             client, action="transactions.exported", actor_id="exporter-1", occurred_at=at(start, 40 + i)

@@ -27,10 +27,10 @@ async def test_sqlite_trail_appends_verifies_and_aggregates(tmp_path: Path, issu
     async with asgi_client(app) as client:
         issuer.install(app)
         env = h.envelope("user.login_failed", {"user_id": "u1", "ip": "192.0.2.1", "email": "a@example.com"})
-        assert (await client.post("/internal/events", json=env, headers=h.service_key)).json()[
+        assert (await client.post("/internal/events", json=env, headers=h.key_for(env))).json()[
             "status"
         ] == "processed"
-        assert (await client.post("/internal/events", json=env, headers=h.service_key)).json()[
+        assert (await client.post("/internal/events", json=env, headers=h.key_for(env))).json()[
             "status"
         ] == "duplicate"
         # Concurrent writers: SQLite's write lock, taken before the head is read, keeps one chain.

@@ -15,8 +15,8 @@ async def test_event_delivered_twice_is_stored_once(client: httpx.AsyncClient, a
         {"user_id": user_id, "reason": "bad_password", "ip": "203.0.113.9"},
         subject_id=user_id,
     )
-    first = await client.post("/internal/events", json=env, headers=h.service_key)
-    second = await client.post("/internal/events", json=env, headers=h.service_key)
+    first = await client.post("/internal/events", json=env, headers=h.key_for(env))
+    second = await client.post("/internal/events", json=env, headers=h.key_for(env))
     assert (first.status_code, first.json()["status"]) == (200, "processed")
     assert (second.status_code, second.json()["status"]) == (200, "duplicate")
     page = (await client.get("/api/v1/audit/logs", params={"actor_id": user_id}, headers=admin)).json()
@@ -42,7 +42,7 @@ async def test_role_change_event_names_the_admin_as_actor_and_is_privileged(
         subject_id=user_id,
         trace={"request_id": "req-role-1"},
     )
-    assert (await client.post("/internal/events", json=env, headers=h.service_key)).status_code == 200
+    assert (await client.post("/internal/events", json=env, headers=h.key_for(env))).status_code == 200
     [entry] = (await client.get("/api/v1/audit/logs", params={"target_id": user_id}, headers=admin)).json()[
         "items"
     ]
@@ -64,7 +64,7 @@ async def test_money_events_form_the_transaction_trail(client: httpx.AsyncClient
             subject_id=tx,
             producer="payment-service",
         )
-        assert (await client.post("/internal/events", json=env, headers=h.service_key)).status_code == 200
+        assert (await client.post("/internal/events", json=env, headers=h.key_for(env))).status_code == 200
     trail = (await client.get(f"/api/v1/audit/transactions/{tx}/trail", headers=admin)).json()
     assert trail["count"] == 3
     assert [e["action"] for e in trail["items"]] == [

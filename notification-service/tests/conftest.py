@@ -251,7 +251,9 @@ class Service:
             "subject_id": subject_id,
             "data": data,
         }
-        return await self.client.post("/internal/events", json=envelope, headers=PRODUCER_KEY)
+        return await self.client.post(
+            "/internal/events", json=envelope, headers={"X-API-Key": dev_api_key(envelope["producer"])}
+        )
 
     def user(self, user_id: str, role: str = "user") -> dict[str, str]:
         return self.tokens.headers(user_id, role=role)

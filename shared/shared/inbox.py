@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import utcnow
 from shared.deps import SessionDep
+from shared.errors import Forbidden
 from shared.events import EventEnvelope
 from shared.logging import get_logger
 from shared.metrics import INBOX_RECEIVED
@@ -102,6 +103,10 @@ def events_router(
     async def receive_event(
         envelope: EventEnvelope, caller: ServiceCaller, session: SessionDep
     ) -> dict[str, str]:
+        if envelope.producer != caller:
+            # A service key speaks only for its own service: nobody publishes under another's name.
+            INBOX_RECEIVED.labels(service, envelope.type, "refused").inc()
+            raise Forbidden("The event's producer is not the calling service.", code="producer_mismatch")
         outcome = await consume(session, model, handlers, envelope, service=service)
         log.debug("event_received", type=envelope.type, caller=caller, outcome=outcome)
         return {"status": outcome, "event_id": str(envelope.id)}

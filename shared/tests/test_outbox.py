@@ -224,8 +224,14 @@ async def test_redelivering_the_same_event_has_no_second_effect(consumer) -> Non
         first = await http.post(f"{url}/internal/events", json=body, headers=headers)
         second = await http.post(f"{url}/internal/events", json=body, headers=headers)
         unauth = await http.post(f"{url}/internal/events", json=body)
+        impostor = await http.post(
+            f"{url}/internal/events",
+            json={**body, "id": str(uuid.uuid4())},
+            headers={"X-API-Key": "dev-payment-service-key"},  # a real key, but not user-service's
+        )
     assert first.json()["status"] == "processed" and second.json()["status"] == "duplicate"
     assert unauth.status_code == 401
+    assert impostor.status_code == 403 and impostor.json()["code"] == "producer_mismatch"
     async with consumer_db.sessionmaker() as s:
         assert (
             await s.scalar(select(func.count()).select_from(Effect).where(Effect.event_id == envelope.id))

@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from shared.settings import dev_api_key
 from shared.testing.tokens import TokenFactory
 from transaction_service.models import OutboxMessage, Transaction
 
@@ -57,7 +58,9 @@ def envelope(event_type: str, transaction_id: str, **data: Any) -> dict[str, Any
 
 
 async def post_event(client: httpx.AsyncClient, env: dict[str, Any]) -> dict[str, Any]:
-    resp = await client.post("/internal/events", json=env, headers={"X-API-Key": PAYMENT_SERVICE_KEY})
+    resp = await client.post(
+        "/internal/events", json=env, headers={"X-API-Key": dev_api_key(env["producer"])}
+    )
     assert resp.status_code == 200, resp.text
     return resp.json()
 

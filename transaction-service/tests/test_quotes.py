@@ -99,7 +99,7 @@ async def test_no_fresh_rate_is_a_503_problem(client, stub, user) -> None:
 
 
 async def test_fee_follows_the_runtime_setting_event(client, user) -> None:
-    from tests.helpers import PAYMENT_SERVICE_KEY
+    from shared.settings import dev_api_key
 
     env = {
         "id": str(uuid.uuid4()),
@@ -107,7 +107,9 @@ async def test_fee_follows_the_runtime_setting_event(client, user) -> None:
         "producer": "admin-service",
         "data": {"key": "fee_percentage", "value": "1.5", "old_value": "2.0", "by": "admin"},
     }
-    resp = await client.post("/internal/events", json=env, headers={"X-API-Key": PAYMENT_SERVICE_KEY})
+    resp = await client.post(
+        "/internal/events", json=env, headers={"X-API-Key": dev_api_key("admin-service")}
+    )
     assert resp.status_code == 200
     quote = (
         await client.post(
