@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import httpx
 import jwt
@@ -71,7 +71,16 @@ class TokenError(Exception):
         self.reason = reason
 
 
+class KeySource(Protocol):
+    """Where a verifier finds the public key for a `kid`: a JWKS over HTTP (`JWKSCache`), or the
+    issuer's own key store inside user-service."""
+
+    async def get(self, kid: str) -> PyJWK | None: ...
+
+
 class JWKSCache:
+    """Public keys fetched from a JWKS URL, cached, re-fetched (rate-limited) on an unknown kid."""
+
     def __init__(self, url: str, client: httpx.AsyncClient, *, min_refresh_interval: float = 5.0) -> None:
         self.url = url
         self.client = client
@@ -116,7 +125,7 @@ class TokenVerifier:
 
     def __init__(
         self,
-        jwks: JWKSCache,
+        jwks: KeySource,
         *,
         issuer: str,
         audience: str,

@@ -19,6 +19,8 @@ from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -192,15 +194,25 @@ def dialect_name(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
+def is_postgres(session: AsyncSession) -> bool:
+    return dialect_name(session) == "postgresql"
+
+
+async def insert_ignore(session: AsyncSession, model: Any, **values: Any) -> None:
+    """`INSERT … ON CONFLICT DO NOTHING` on both backends (e.g. create-if-missing before a row lock)."""
+    insert = pg_insert if is_postgres(session) else sqlite_insert
+    await session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
 async def advisory_xact_lock(session: AsyncSession, key: int) -> None:
     """Serialise a critical section across replicas (PostgreSQL); SQLite serialises writers itself."""
-    if dialect_name(session) == "postgresql":
+    if is_postgres(session):
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def for_update(stmt: Any, session: AsyncSession, *, skip_locked: bool = False) -> Any:
     """`SELECT … FOR UPDATE [SKIP LOCKED]` on PostgreSQL; unchanged on SQLite."""
-    if dialect_name(session) == "postgresql":
+    if is_postgres(session):
         return stmt.with_for_update(skip_locked=skip_locked)
     return stmt
 

@@ -11,10 +11,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit_service.chain.repository import is_postgres
 from audit_service.models import AuditCheckpoint, AuditEntry
 from audit_service.settings import Settings
-from shared.db import utcnow
+from shared.db import is_postgres, utcnow
 
 E = AuditEntry
 GROUPS = {

@@ -13,11 +13,11 @@ from fastapi import FastAPI
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit_service.chain.repository import chain_head, is_postgres, lock_chain
+from audit_service.chain.repository import chain_head, lock_chain
 from audit_service.chain.signing import CheckpointSigner, checkpoint_message
 from audit_service.models import AuditCheckpoint, AuditEntry
 from audit_service.settings import Settings
-from shared.db import Database, utcnow
+from shared.db import Database, is_postgres, utcnow
 from shared.errors import Conflict
 from shared.logging import get_logger
 

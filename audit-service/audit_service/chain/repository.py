@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit_service.chain.hashing import GENESIS, entry_hash
@@ -20,16 +20,10 @@ from shared.db import advisory_xact_lock, utcnow
 CHAIN_LOCK_KEY = 0x0A0D17C4A1
 
 
-def is_postgres(session: AsyncSession) -> bool:
-    return session.bind is not None and session.bind.dialect.name == "postgresql"
-
-
 async def lock_chain(session: AsyncSession) -> None:
-    if is_postgres(session):
-        await advisory_xact_lock(session, CHAIN_LOCK_KEY)
-    else:
-        # A no-op write starts the write transaction now, before the head is read.
-        await session.execute(text("UPDATE audit_checkpoint SET id = id WHERE 1 = 0"))
+    """Serialise appends: an advisory lock on PostgreSQL; on SQLite every transaction already holds
+    the database write lock from its start (`BEGIN IMMEDIATE`, shared.db)."""
+    await advisory_xact_lock(session, CHAIN_LOCK_KEY)
 
 
 async def chain_head(session: AsyncSession) -> tuple[int, str]:

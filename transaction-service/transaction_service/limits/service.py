@@ -18,10 +18,9 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import for_update, utcnow
+from shared.db import for_update, insert_ignore, utcnow
 from shared.errors import Unprocessable
 from shared.money import format_minor, to_minor
-from transaction_service.dbutil import insert_ignore
 from transaction_service.limits.windows import DAILY, MONTHLY, WINDOWS, YEARLY, Window, windows, zone
 from transaction_service.models import Transaction, UserLimit
 from transaction_service.runtime import RuntimeSettings

@@ -32,12 +32,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from shared.db import for_update, utcnow
+from shared.db import for_update, insert_ignore, utcnow
 from shared.errors import ProblemError
 from shared.idempotency import purge_expired_keys
 from shared.logging import get_logger
 from transaction_service.clients import is_retryable
-from transaction_service.dbutil import insert_ignore
 from transaction_service.metrics import SAGA_CALLS
 from transaction_service.models import IdempotencyKey, JobLease, Transaction
 from transaction_service.transactions import repository as repo

@@ -34,7 +34,6 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from jwt import PyJWK
 from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
 
-from shared.auth import JWKSCache
 from shared.logging import get_logger
 from user_service.settings import Settings
 
@@ -270,15 +269,12 @@ class KeyStore:
         return {"keys": [k.jwk() for k in keys]}
 
 
-class LocalJWKS(JWKSCache):
-    """The verifier's key source inside user-service: its own key store, no HTTP round trip."""
+class LocalJWKS:
+    """The verifier's key source (`shared.auth.KeySource`) inside user-service: its own key store,
+    no HTTP round trip."""
 
     def __init__(self, store: KeyStore) -> None:
-        # JWKSCache's HTTP fields are not used: the keys are local.
         self.store = store
-
-    async def refresh(self, *, force: bool = False) -> None:
-        self.store.maybe_reload()
 
     async def get(self, kid: str) -> PyJWK | None:
         key = self.store.get(kid)
