@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from gateway.main import create_app
+from gateway.server import CoalescingHttpToolsProtocol
 from gateway.settings import Settings
 
 
@@ -17,6 +18,7 @@ def main() -> None:
         log_config=None,
         proxy_headers=False,
         server_header=False,
+        http=CoalescingHttpToolsProtocol,
     )
 
 

@@ -1,7 +1,9 @@
 """Application factory for the API Gateway.
 
-The proxy hot path is a pure ASGI middleware (`gateway.proxy`) wrapped around a FastAPI app that
-only serves the gateway's own routes: `/health`, `/health/ready`, `/health/services`, `/metrics`,
+The proxy hot path (`gateway.proxy`) is the first thing a request meets: `GatewayApp.__call__` hands
+every HTTP request to it before any of FastAPI's own layers (error, telemetry and body-limit
+middleware, routing), and the proxy passes what is not in the routing table on to FastAPI, which
+serves only the gateway's own routes: `/health`, `/health/ready`, `/health/services`, `/metrics`,
 `/docs` and the merged `/openapi.json`.
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 from gateway import __version__
 from gateway.proxy import ProxyMiddleware
@@ -27,6 +30,23 @@ DESCRIPTION = (
     "Public entry point of the payment platform: every `/api/v1` route of every service, with "
     "authentication at the edge, rate limits and circuit breakers. Use **Authorize** to log in."
 )
+
+
+class GatewayApp(FastAPI):
+    """FastAPI for the gateway's own routes, with the proxy in front of everything else."""
+
+    proxy: ProxyMiddleware | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        proxy = self.proxy
+        if proxy is not None and scope["type"] == "http":
+            await proxy(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def fastapi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The FastAPI side only (what the proxy falls through to)."""
+        await super().__call__(scope, receive, send)
 
 
 def _runtime(request: Request) -> GatewayRuntime:
@@ -78,7 +98,7 @@ def gateway_router() -> APIRouter:
     return router
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> GatewayApp:
     settings = settings or Settings()
     runtime = GatewayRuntime(settings)
 
@@ -95,7 +115,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[gateway_router()],
         extra_lifespan=lifespan,
         use_database=False,
+        app_class=GatewayApp,
     )
+    assert isinstance(app, GatewayApp)
     app.state.gateway = runtime
     # Replace FastAPI's own /openapi.json with the merged document (/docs reads it).
     app.router.routes = [r for r in app.router.routes if getattr(r, "path", None) != "/openapi.json"]
@@ -104,5 +126,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def merged_openapi() -> JSONResponse:
         return JSONResponse(await runtime.docs.document())
 
-    app.add_middleware(ProxyMiddleware, runtime=runtime)
+    app.proxy = ProxyMiddleware(app.fastapi, runtime)
     return app

@@ -1,24 +1,24 @@
 """The proxy hot path: a pure ASGI middleware in front of the gateway's own FastAPI routes.
 
 Per request: match the route → CORS preflight → body size → edge auth (cached RS256 verification)
-→ rate limit + denylist (one Redis script) → breaker → pooled aiohttp request to an instance →
-stream the response back. Anything not in the routing table falls through to FastAPI (/health,
+→ rate limit + denylist (one Redis script) → breaker → pooled keep-alive request to an instance
+(gateway.h1) → stream the response back. Anything not in the routing table falls through to FastAPI (/health,
 /docs, /openapi.json, /metrics, problem 404s).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
-import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 from starlette.types import ASGIApp, Receive, Scope, Send
-from yarl import URL
 
 from gateway.edge import DROP_REQUEST, DROP_RESPONSE, SECURITY_HEADERS, connection_tokens, send_problem
+from gateway.h1 import ConnectError, ReadTimeout, Response, UpstreamError
 from gateway.ratelimit import Decision, LimiterUnavailable, ratelimit_headers
 from gateway.routing import STAFF_ROLES, Route, has_dot_segment
 from gateway.runtime import EDGE_AUTH_REJECTED, RATE_LIMITED, GatewayRuntime
@@ -31,9 +31,10 @@ from shared.middleware import valid_request_id
 log = get_logger("access")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 SMALL_BODY = 64 * 1024  # request bodies up to this are read whole (cheaper, and retryable)
 SMALL_RESPONSE = 256 * 1024  # responses up to this (with a length) are sent in one message
-CHUNK = 64 * 1024
+_STARTED = "gateway.response_started"  # scope key: the service's answer began to go out
 
 
 class _TooLarge(Exception):
@@ -91,7 +92,7 @@ class ProxyMiddleware:
         path: str = scope["path"]
         method: str = scope["method"]
         # One pass over the request headers: what we need, and what we forward.
-        fwd: list[tuple[str, str]] = []
+        fwd: list[tuple[bytes, bytes]] = []
         auth = rid = origin = xff = xfp = conn = clen = None
         chunked = False
         for k, v in scope["headers"]:
@@ -112,12 +113,13 @@ class ProxyMiddleware:
             elif k == b"origin":
                 origin = v
             elif k == b"content-length":
-                clen = v
-            fwd.append((k.decode("latin-1"), v.decode("latin-1")))
+                clen = v  # framing is the client's (h1) business: set there from the body
+                continue
+            fwd.append((k, v))
         if conn:
             named = connection_tokens(conn)
-            fwd = [(k, v) for k, v in fwd if k.encode() not in named]
-        request_id = valid_request_id(rid.decode("latin-1") if rid else None) or uuid.uuid4().hex
+            fwd = [(k, v) for k, v in fwd if k not in named]
+        request_id = valid_request_id(rid.decode("latin-1") if rid else None) or os.urandom(16).hex()
         rid_token = request_id_var.set(request_id)
         extra: list[tuple[bytes, bytes]] = [(b"x-request-id", request_id.encode())]
         cors = rt.cors
@@ -254,15 +256,31 @@ class ProxyMiddleware:
                     )
                     return
             # --- forwarding headers from trusted information only ---
-            fwd.append(("X-Request-ID", request_id))
+            fwd.append((b"x-request-id", extra[0][1]))
             fwd.append(
-                ("X-Forwarded-For", xff.decode("latin-1") + ", " + peer if via_proxy and xff else client_ip)
+                (
+                    b"x-forwarded-for",
+                    xff + b", " + peer.encode() if via_proxy and xff else client_ip.encode(),
+                )
             )
-            proto = xfp.decode("latin-1") if via_proxy and xfp else scope.get("scheme", "http")
-            fwd.append(("X-Forwarded-Proto", proto))
+            proto = xfp if via_proxy and xfp else scope.get("scheme", "http").encode()
+            fwd.append((b"x-forwarded-proto", proto))
             if principal is not None:
                 extra.append((b"cache-control", b"no-store"))  # never cache per-user responses
-            status, forwarded = await self._proxy(scope, receive, send, route, fwd, extra, chunked)
+            status, forwarded = await self._proxy(scope, receive, send, route, fwd, extra, clen, chunked)
+        except Exception as exc:
+            # Nothing of FastAPI's error handling sits in front of the proxy: a bug or a service that
+            # broke off mid-body ends here. Before the answer started: a 500 problem (no trace);
+            # after: the connection is closed by the server (the response is incomplete).
+            if isinstance(exc, UpstreamError):
+                log.warning("upstream_broke_off", service=route.service, error=str(exc))
+            else:
+                log.exception("proxy_error", service=route.service)
+            if not scope.get(_STARTED):
+                status = 500
+                await send_problem(send, 500, "internal_error", "Internal server error.", path, extra)
+            else:
+                status = 502
         finally:
             elapsed = time.perf_counter() - start
             self._observe(method, route, status, elapsed)
@@ -286,8 +304,9 @@ class ProxyMiddleware:
         receive: Receive,
         send: Send,
         route: Route,
-        fwd: list[tuple[str, str]],
+        fwd: list[tuple[bytes, bytes]],
         extra: list[tuple[bytes, bytes]],
+        clen: bytes | None,
         chunked: bool,
     ) -> tuple[int, bool]:
         """(status, whether it is the service's own answer)."""
@@ -308,50 +327,44 @@ class ProxyMiddleware:
             )
             return 503, False
         # Request body: none, small (read whole, retryable) or streamed.
-        data: Any = None
-        has_body = chunked or bool(next((v for k, v in fwd if k == "content-length" and v != "0"), None))
+        data: bytes | AsyncIterator[bytes] | None = None
         state = {"size": 0, "too_large": False, "gone": False}
-        if has_body:
-            declared = next((int(v) for k, v in fwd if k == "content-length"), -1)
-            if 0 <= declared <= SMALL_BODY:
+        declared = int(clen) if clen is not None else -1  # validated by the caller
+        if chunked or declared > 0:
+            if not chunked and declared <= SMALL_BODY:
                 data = await self._read_body(receive)
                 if data is None:
                     up.breaker.release()
                     return 499, False
             else:
+                if not chunked:
+                    fwd.append((b"content-length", clen))  # type: ignore[arg-type]
                 data = self._stream_body(receive, state)
+        elif declared == 0 or method in _BODY_METHODS:
+            data = b""  # an explicit empty body (Content-Length: 0)
         retryable = method in IDEMPOTENT and (data is None or isinstance(data, bytes))
         raw_path: bytes = scope.get("raw_path") or path.encode()
         qs: bytes = scope.get("query_string", b"")
-        tail = raw_path.decode("latin-1") + ("?" + qs.decode("latin-1") if qs else "")
-        timeout = rt.timeout_for(route.timeout)
-        assert rt.session is not None
+        # The target goes out byte for byte (no dot-segment or %2F normalisation).
+        target = raw_path + b"?" + qs if qs else raw_path
+        timeout = route.timeout
+        client = rt.client
+        assert client is not None
         attempt = 0
         inst: Instance | None = None
         while True:
             inst = up.pick(now, exclude=inst)
-            # encoded=True: the path goes out byte for byte (no dot-segment or %2F normalisation).
-            url = URL(inst.url + tail, encoded=True)
             inst.outstanding += 1
             try:
-                resp = await rt.session.request(
-                    method,
-                    url,
-                    headers=fwd,
-                    data=data,
-                    allow_redirects=False,
-                    timeout=timeout,
-                    compress=None,
-                    chunked=None,
-                )
-            except (TimeoutError, aiohttp.ServerTimeoutError):
+                resp = await client.request(inst.url, method, target, fwd, data, read_timeout=timeout)
+            except ReadTimeout:
                 inst.outstanding -= 1
                 up.record(inst, False, time.monotonic())
                 await send_problem(
                     send, 504, "upstream_timeout", f"{route.service} did not answer in time.", path, extra
                 )
                 return 504, False
-            except aiohttp.ClientError as exc:
+            except UpstreamError as exc:
                 inst.outstanding -= 1
                 if state["too_large"]:
                     up.breaker.release()
@@ -364,13 +377,18 @@ class ProxyMiddleware:
                     return 499, False
                 up.record(inst, False, time.monotonic())
                 now = time.monotonic()
-                if retryable and attempt < rt.settings.upstream_retries and up.breaker.allow(now):
+                # Another instance is tried for an idempotent request with a replayable body, or for
+                # any request that never left (no connection could be made).
+                replayable = retryable or (
+                    isinstance(exc, ConnectError) and not isinstance(data, AsyncIterator)
+                )
+                if replayable and attempt < rt.settings.upstream_retries and up.breaker.allow(now):
                     attempt += 1
                     await asyncio.sleep(
                         random.uniform(0, rt.settings.upstream_retry_backoff * 2 ** (attempt - 1))
                     )
                     continue
-                log.warning("upstream_error", service=route.service, error=type(exc).__name__)
+                log.warning("upstream_error", service=route.service, error=str(exc))
                 await send_problem(
                     send, 502, "upstream_error", f"{route.service} could not be reached.", path, extra
                 )
@@ -381,14 +399,15 @@ class ProxyMiddleware:
                 raise
             break
         try:
-            return await self._relay(resp, send, up, inst, extra), True
+            return await self._relay(scope, resp, send, up, inst, extra), True
         finally:
             inst.outstanding -= 1
             resp.release()
 
     async def _relay(
         self,
-        resp: aiohttp.ClientResponse,
+        scope: Scope,
+        resp: Response,
         send: Send,
         up: Upstream,
         inst: Instance,
@@ -399,20 +418,19 @@ class ProxyMiddleware:
         named: frozenset[bytes] = frozenset()
         seen: set[bytes] = set()
         length = -1
-        for k, v in resp.raw_headers:
-            lk = k.lower()
-            if lk in DROP_RESPONSE:
-                if lk == b"connection":
+        for k, v in resp.headers:  # names already lower-cased by the client
+            if k in DROP_RESPONSE:
+                if k == b"connection":
                     named = connection_tokens(v)
                 continue
-            if lk == b"content-length":
+            if k == b"content-length":
                 length = int(v)
-            seen.add(lk)
-            out.append((lk, v))
+            seen.add(k)
+            out.append((k, v))
         if named:
             out = [(k, v) for k, v in out if k not in named]
         for k, v in extra:
-            if k not in seen or k in (b"vary",):
+            if k not in seen or k == b"vary":
                 out.append((k, v))
         for k, v in SECURITY_HEADERS:
             if k not in seen:
@@ -421,17 +439,19 @@ class ProxyMiddleware:
         ok = status < 500
         completed = False
         try:
-            if 0 <= length <= SMALL_RESPONSE:
+            if resp.no_body or 0 <= length <= SMALL_RESPONSE:
                 body = await resp.read()
+                scope[_STARTED] = True
                 await send({"type": "http.response.start", "status": status, "headers": out})
                 await send({"type": "http.response.body", "body": body})
             else:
+                scope[_STARTED] = True
                 await send({"type": "http.response.start", "status": status, "headers": out})
-                async for chunk in resp.content.iter_chunked(CHUNK):
+                async for chunk in resp.iter_chunks():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b""})
             completed = True
-        except (aiohttp.ClientError, TimeoutError):
+        except UpstreamError:
             ok = False  # the service broke off mid-body; the client sees a truncated response
             raise
         finally:

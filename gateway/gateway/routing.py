@@ -54,6 +54,8 @@ def _is_internal(path: str) -> bool:
 
 def has_dot_segment(path: str) -> bool:
     """`/a/../internal` must not reach a service's router after someone normalises it."""
+    if "/." not in path:
+        return False
     return any(seg in (".", "..") for seg in path.split("/"))
 
 

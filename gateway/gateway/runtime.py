@@ -1,5 +1,5 @@
 """What the gateway holds for its process's life: the routing table, the upstreams with their
-breakers, the pooled proxy client, the rate limiter, the token verifier and the merged docs.
+breakers, the pooled proxy client (gateway.h1), the rate limiter, the token verifier and the merged docs.
 
 Everything is created in `start()` (inside the app's lifespan, on the running loop), never at import.
 """
@@ -11,11 +11,11 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 from fastapi import FastAPI
 from prometheus_client import Counter
 
 from gateway.edge import Cors, TrustedProxies
+from gateway.h1 import H1Client
 from gateway.ratelimit import MemoryLimiter, RedisLimiter
 from gateway.resp import RespClient
 from gateway.routing import RouteTable, load_table
@@ -68,42 +68,22 @@ class GatewayRuntime:
                 eject_after=settings.eject_after_failures,
                 eject_seconds=settings.eject_seconds,
             )
-        self.session: aiohttp.ClientSession | None = None
+        self.client: H1Client | None = None
         self.limiter: RedisLimiter | MemoryLimiter | None = None
         self.verifier: TokenVerifier | None = None
         self.kv: KeyValueStore | None = None
         self.docs: Any = None  # gateway.docs.MergedDocs, set in start()
-        self.timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._last_limiter_log = 0.0
-
-    def timeout_for(self, seconds: float) -> aiohttp.ClientTimeout:
-        t = self.timeouts.get(seconds)
-        if t is None:
-            # No total: bodies may stream for long; `sock_read` bounds the wait for headers and
-            # between chunks.
-            t = aiohttp.ClientTimeout(
-                total=None, sock_connect=self.settings.upstream_connect_timeout, sock_read=seconds
-            )
-            self.timeouts[seconds] = t
-        return t
 
     @contextlib.asynccontextmanager
     async def started(self, app: FastAPI) -> AsyncIterator[None]:
         from gateway.docs import MergedDocs
 
         s = self.settings
-        connector = aiohttp.TCPConnector(
-            limit=s.upstream_pool_size,
-            limit_per_host=s.upstream_pool_per_host,
-            keepalive_timeout=s.upstream_keepalive,
-            ttl_dns_cache=60,
-        )
-        self.session = aiohttp.ClientSession(
-            connector=connector,
-            auto_decompress=False,  # bodies pass through byte for byte
-            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-            cookie_jar=aiohttp.DummyCookieJar(),  # never keep cookies across users
-            timeout=self.timeout_for(10.0),
+        self.client = H1Client(
+            per_host=s.upstream_pool_per_host,
+            keepalive=s.upstream_keepalive,
+            connect_timeout=s.upstream_connect_timeout,
         )
         self.kv = app.state.kv
         shared_verifier: TokenVerifier = app.state.verifier
@@ -125,7 +105,7 @@ class GatewayRuntime:
         finally:
             await self.docs.stop()
             await self.limiter.close()
-            await self.session.close()
+            self.client.close()
 
     def limiter_failed(self, policy: str, mode: str, error: str) -> None:
         LIMITER_ERRORS.labels(policy, mode).inc()

@@ -22,9 +22,8 @@ class Settings(ServiceSettings):
     # Routing table + rate-limit policies (TOML). Empty → the packaged default (ARCHITECTURE §4).
     gateway_config: Path = DEFAULT_CONFIG
 
-    # Proxy client (aiohttp, one pool for the process's life).
+    # Proxy client (gateway.h1: one keep-alive pool per instance for the process's life).
     upstream_connect_timeout: float = 3.0  # seconds
-    upstream_pool_size: int = 256  # connections in total
     upstream_pool_per_host: int = 64  # connections per instance
     # Idle seconds before a pooled connection is closed: below uvicorn's 5 s keep-alive, so the
     # gateway never reuses a connection the service is closing.

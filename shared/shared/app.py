@@ -46,6 +46,7 @@ def create_service_app(
     extra_lifespan: ExtraLifespan | None = None,
     openapi_tags: list[dict[str, Any]] | None = None,
     use_database: bool | None = None,
+    app_class: type[FastAPI] = FastAPI,
 ) -> FastAPI:
     service = settings.SERVICE_NAME
     me = spec(service)
@@ -116,7 +117,7 @@ def create_service_app(
             yield
         log.info("service_stopped")
 
-    app = FastAPI(
+    app = app_class(
         title=title,
         version=version,
         description=description,
