@@ -40,6 +40,8 @@ SERVICES = TABLE.services  # every service the default routing table reaches
 TEST_POLICIES = "auth=5/3600,money=3/3600"  # small quotas, long windows: exact boundaries
 CORS_ORIGIN = "https://app.example.com"
 MAX_BODY = 1_000_000
+# Extra public keys the user-service stand-in publishes next to the session key (key rotation tests).
+PUBLISHED_KEYS: list[dict[str, Any]] = []
 
 
 def doc_prefix(service: str) -> str:
@@ -65,7 +67,7 @@ def stand_in_app(service: str, tokens: TokenFactory, instance: str = "a") -> Fas
 
         @app.get("/.well-known/jwks.json")
         async def jwks() -> dict[str, Any]:
-            return tokens.jwks()
+            return {"keys": [tokens.jwk(), *PUBLISHED_KEYS]}
 
     @app.api_route(
         "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"], include_in_schema=False
@@ -177,6 +179,12 @@ def make_stand_in(servers: ServerThread, tokens: TokenFactory) -> Callable[..., 
         return servers.start(stand_in_app(service, tokens, instance))
 
     return factory
+
+
+@pytest.fixture
+def published_keys() -> list[dict[str, Any]]:
+    """Public keys the user-service stand-in publishes in addition to `tokens`' (append, then remove)."""
+    return PUBLISHED_KEYS
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,10 @@ spoofed identity headers, staff-only prefixes and the public routes of ARCHITECT
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,30 @@ async def test_tampered_token_is_refused(
 async def test_token_signed_by_another_key_is_refused(gateway_url: str, http: httpx.AsyncClient) -> None:
     stranger = TokenFactory()  # unknown kid: the gateway re-reads the JWKS, still unknown
     assert_401(await http.get(f"{gateway_url}{PROTECTED}", headers=stranger.headers()))
+
+
+async def test_rotated_signing_key_is_accepted_once_published(
+    gateway_url: str, tokens: TokenFactory, http: httpx.AsyncClient, published_keys: list[dict[str, Any]]
+) -> None:
+    """user-service rotates keys by publishing the new one in its JWKS: the gateway picks it up on
+    the first token with the new `kid` (one JWKS re-read, at most every 5 s), and tokens signed by
+    the old key stay valid until they expire."""
+    new = TokenFactory()
+    new_headers = new.headers()
+    old_headers = tokens.headers()
+    published_keys.append(new.jwk())
+    try:
+        deadline = time.monotonic() + 8  # the JWKS re-read is rate-limited to one per 5 s
+        while True:
+            resp = await http.get(f"{gateway_url}{PROTECTED}", headers=new_headers)
+            if resp.status_code == 200 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.25)
+        assert resp.status_code == 200, resp.text
+        assert resp.headers["x-stand-in"] == "transaction-service"
+        assert (await http.get(f"{gateway_url}{PROTECTED}", headers=old_headers)).status_code == 200
+    finally:
+        published_keys.remove(new.jwk())
 
 
 async def test_wrong_audience_is_refused(
