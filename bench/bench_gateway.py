@@ -2,8 +2,8 @@
 
 Rows: direct (bare FastAPI endpoint, one uvicorn worker), nginx → service, gateway → service and
 nginx → gateway → service (the full path: RS256 verification + Redis rate limit + breaker + proxy).
-Saturation throughput with wrk (64 connections; a bounded Python load generator when wrk is
-missing), then the latency the full path adds at half of its saturation rate (paced requests).
+Saturation throughput with wrk (64 connections; `bench/loadgen.py` when wrk is missing), then the
+latency the full path adds at half of its saturation rate (paced requests from `bench/loadgen.py`).
 
     python bench/bench_gateway.py [--duration 5] [--connections 64] [--no-redis]
 """
@@ -11,7 +11,6 @@ missing), then the latency the full path adds at half of its saturation rate (pa
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import re
@@ -24,6 +23,7 @@ import time
 from pathlib import Path
 
 import httpx
+import loadgen
 
 from shared.devstack import free_port
 from shared.nginx_runner import NginxProcess
@@ -104,47 +104,6 @@ def run_wrk(url: str, token: str, duration: float, connections: int) -> tuple[fl
     return rps, pct("50"), pct("99"), count
 
 
-async def python_load(
-    url: str,
-    token: str,
-    duration: float,
-    connections: int,
-    rate: float | None = None,
-    max_requests: int = 200_000,
-) -> tuple[float, float, float]:
-    """Closed loop (rate=None) or paced (rate req/s in total). Bounded by time and count."""
-    import aiohttp
-
-    latencies: list[float] = []
-    headers = {"Authorization": f"Bearer {token}"}
-    deadline = time.perf_counter() + duration
-    interval = connections / rate if rate else 0.0
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections)) as session:
-
-        async def worker(offset: float) -> None:
-            next_at = time.perf_counter() + offset
-            while len(latencies) < max_requests:
-                if interval:
-                    delay = next_at - time.perf_counter()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                    next_at += interval
-                start = time.perf_counter()
-                if start >= deadline:
-                    return
-                async with session.get(url, headers=headers) as resp:
-                    await resp.read()
-                    if resp.status != 200:
-                        raise RuntimeError(f"{url}: {resp.status}")
-                latencies.append((time.perf_counter() - start) * 1000)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(i * interval / connections) for i in range(connections)))
-        elapsed = time.perf_counter() - started
-    latencies.sort()
-    return len(latencies) / elapsed, statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per row and round")
@@ -157,6 +116,7 @@ def main() -> int:
 
     tokens = TokenFactory()
     token = tokens.token("bench-user", ttl=3600)
+    auth = {"Authorization": f"Bearer {token}"}
     tmp = Path(tempfile.mkdtemp(prefix="bench-gw-"))
     (tmp / "jwks.json").write_text(json.dumps(tokens.jwks()))
     procs: list[subprocess.Popen[bytes]] = []
@@ -225,10 +185,10 @@ def main() -> int:
                 if use_wrk:
                     rps, p50, p99, count = run_wrk(base + PATH, token, args.duration, args.connections)
                 else:
-                    rps, p50, p99 = asyncio.run(
-                        python_load(base + PATH, token, args.duration, args.connections)
+                    res = loadgen.measure(
+                        base + PATH, auth, duration=args.duration, connections=args.connections
                     )
-                    count = int(rps * args.duration)
+                    rps, p50, p99, count = res.rate, res.p50_ms, res.p99_ms, res.requests
                 after = [
                     cpu_seconds([procs[0].pid]),
                     cpu_seconds([procs[1].pid]),
@@ -245,14 +205,20 @@ def main() -> int:
                 f"{med[3]:>20.0f} {med[4]:>8.0f} {med[5]:>6.0f}",
                 flush=True,
             )
-        # Added latency at half of the full path's saturation (paced, 16 connections).
+        # Added latency at half of the full path's saturation (paced, 16 connections), interleaved
+        # over the rounds like the rows above; medians.
         rate = results["nginx -> gateway -> service"] / 2
-        direct = asyncio.run(python_load(svc + PATH, token, args.duration, 16, rate=rate))
-        full = asyncio.run(python_load(nginxes[1].url + PATH, token, args.duration, 16, rate=rate))
+        paced: dict[str, list[loadgen.Result]] = {"direct": [], "full": []}
+        for _ in range(args.rounds):
+            for name, base in (("direct", svc), ("full", nginxes[1].url)):
+                paced[name].append(
+                    loadgen.measure(base + PATH, auth, duration=args.duration, connections=16, rate=rate)
+                )
+        d50, f50 = (statistics.median(r.p50_ms for r in paced[n]) for n in ("direct", "full"))
+        d99, f99 = (statistics.median(r.p99_ms for r in paced[n]) for n in ("direct", "full"))
         print(
-            f"at {rate:.0f} req/s (half of the full path's saturation): p50 direct {direct[1]:.2f} ms, "
-            f"full path {full[1]:.2f} ms → adds {full[1] - direct[1]:.2f} ms "
-            f"(p99 {direct[2]:.2f} → {full[2]:.2f} ms)"
+            f"at {rate:.0f} req/s (half of the full path's saturation): p50 direct {d50:.2f} ms, "
+            f"full path {f50:.2f} ms → adds {f50 - d50:.2f} ms (p99 {d99:.2f} → {f99:.2f} ms)"
         )
     finally:
         for n in nginxes:
