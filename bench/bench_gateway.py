@@ -61,6 +61,18 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _pids_named(name: str) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    out.append(int(entry.name))
+            except OSError:
+                continue
+    return out
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """user + system CPU of the processes (Linux /proc), to see where each request's CPU goes."""
     total = 0.0
@@ -168,19 +180,22 @@ def main() -> int:
         )
         print(
             f"{'path':<30} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs direct':>10} "
-            f"{'CPU µs/req: service':>20} {'gateway':>8} {'nginx':>6}"
+            f"{'CPU µs/req: service':>20} {'gateway':>8} {'nginx':>6} {'redis':>6}"
         )
         nginx_pids = {
             "nginx -> service": [nginxes[0].proc.pid, *_children(nginxes[0].proc.pid)],
             "nginx -> gateway -> service": [nginxes[1].proc.pid, *_children(nginxes[1].proc.pid)],
         }
-        samples: dict[str, list[tuple[float, float, float, float, float, float]]] = {n: [] for n, _ in rows}
+        # A local Redis server's CPU too (it is on the same two cores); none when it runs elsewhere.
+        redis_pids = _pids_named("redis-server") if redis_url else []
+        samples: dict[str, list[tuple[float, ...]]] = {n: [] for n, _ in rows}
         for _ in range(args.rounds):  # interleaved: a load spike from elsewhere hits every row alike
             for name, base in rows:
                 before = [
                     cpu_seconds([procs[0].pid]),
                     cpu_seconds([procs[1].pid]),
                     cpu_seconds(nginx_pids.get(name, [])),
+                    cpu_seconds(redis_pids),
                 ]
                 if use_wrk:
                     rps, p50, p99, count = run_wrk(base + PATH, token, args.duration, args.connections)
@@ -193,6 +208,7 @@ def main() -> int:
                     cpu_seconds([procs[0].pid]),
                     cpu_seconds([procs[1].pid]),
                     cpu_seconds(nginx_pids.get(name, [])),
+                    cpu_seconds(redis_pids),
                 ]
                 per = [(a - b) / max(count, 1) * 1e6 for a, b in zip(after, before, strict=True)]
                 samples[name].append((rps, p50, p99, *per))
@@ -200,9 +216,14 @@ def main() -> int:
         for name, _ in rows:
             med = [statistics.median(col) for col in zip(*samples[name], strict=True)]
             results[name] = med[0]
+            # The ratio of each round (rows of one round run back to back), then the median: the
+            # machine's speed drifts between rounds far more than within one.
+            ratio = statistics.median(
+                s[0] / d[0] for s, d in zip(samples[name], samples["direct"], strict=True)
+            )
             print(
-                f"{name:<30} {med[0]:>9.0f} {med[1]:>8.2f} {med[2]:>8.2f} {med[0] / results['direct']:>9.0%} "
-                f"{med[3]:>20.0f} {med[4]:>8.0f} {med[5]:>6.0f}",
+                f"{name:<30} {med[0]:>9.0f} {med[1]:>8.2f} {med[2]:>8.2f} {ratio:>9.0%} "
+                f"{med[3]:>20.0f} {med[4]:>8.0f} {med[5]:>6.0f} {med[6]:>6.0f}",
                 flush=True,
             )
         # Added latency at half of the full path's saturation (paced, 16 connections), interleaved

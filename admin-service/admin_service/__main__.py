@@ -1,23 +1,15 @@
-"""`python -m admin_service`: serve the Admin Service with uvicorn on its configured host and port."""
+"""`python -m admin_service`: serve the Admin Service (shared.server.run)."""
 
 from __future__ import annotations
 
-import uvicorn
-
 from admin_service.main import create_app
 from admin_service.settings import Settings
+from shared.server import run
 
 
 def main() -> None:
     settings = Settings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        proxy_headers=False,
-        server_header=False,
-    )
+    run(create_app(settings), settings)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -178,3 +180,23 @@ async def test_unrouted_path_is_a_problem_404(gateway_url: str, http: httpx.Asyn
     resp = await http.get(f"{gateway_url}/api/v1/nothing-here")
     assert resp.status_code == 404
     assert resp.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_failure_inside_the_proxy_is_a_500_problem_without_a_trace(
+    make_gateway: Callable[..., Any], tokens: TokenFactory
+) -> None:
+    """Nothing of FastAPI's error handling sits in front of the proxy: its own guard answers."""
+    async with make_gateway() as gw:
+        runtime = gw._transport.app.state.gateway  # type: ignore[attr-defined]
+
+        async def broken(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("secret internals")
+
+        runtime.client.request = broken
+        resp = await gw.get("/api/v1/transactions/t1", headers=tokens.headers())
+        assert resp.status_code == 500
+        assert resp.headers["content-type"].startswith("application/problem+json")
+        body = resp.json()
+        assert body["code"] == "internal_error" and body["status"] == 500
+        assert "secret internals" not in resp.text and "Traceback" not in resp.text
+        assert resp.headers["x-request-id"] == body["request_id"]

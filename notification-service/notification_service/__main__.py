@@ -1,23 +1,15 @@
-"""`python -m notification_service`: serve the Notification Service with uvicorn (configured host/port)."""
+"""`python -m notification_service`: serve the Notification Service (shared.server.run)."""
 
 from __future__ import annotations
 
-import uvicorn
-
 from notification_service.main import create_app
 from notification_service.settings import Settings
+from shared.server import run
 
 
 def main() -> None:
     settings = Settings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        proxy_headers=False,
-        server_header=False,
-    )
+    run(create_app(settings), settings)
 
 
 if __name__ == "__main__":

@@ -1,23 +1,15 @@
-"""`python -m provider_sandbox`: serve the Provider Sandbox with uvicorn on its configured host and port."""
+"""`python -m provider_sandbox`: serve the Provider Sandbox (shared.server.run)."""
 
 from __future__ import annotations
 
-import uvicorn
-
 from provider_sandbox.main import create_app
 from provider_sandbox.settings import Settings
+from shared.server import run
 
 
 def main() -> None:
     settings = Settings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        proxy_headers=False,
-        server_header=False,
-    )
+    run(create_app(settings), settings)
 
 
 if __name__ == "__main__":

@@ -1,23 +1,15 @@
-"""`python -m transaction_service`: serve the Transaction Service with uvicorn (configured host, port)."""
+"""`python -m transaction_service`: serve the Transaction Service (shared.server.run)."""
 
 from __future__ import annotations
 
-import uvicorn
-
+from shared.server import run
 from transaction_service.main import create_app
 from transaction_service.settings import Settings
 
 
 def main() -> None:
     settings = Settings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        proxy_headers=False,
-        server_header=False,
-    )
+    run(create_app(settings), settings)
 
 
 if __name__ == "__main__":

@@ -19,22 +19,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import uvicorn
-
+from shared.server import run
 from user_service.settings import Settings
 
 
 def serve(settings: Settings) -> int:
     from user_service.main import create_app
 
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        proxy_headers=False,
-        server_header=False,
-    )
+    run(create_app(settings), settings)
     return 0
 
 

@@ -1,10 +1,11 @@
-"""uvicorn's httptools protocol with its writes coalesced.
+"""Serving a service: `run(app, settings)` — uvicorn on the configured host and port, with its
+httptools protocol's writes coalesced.
 
 uvicorn writes a response's head and its body with two `transport.write` calls, so every small
 response costs two `send` system calls, and on loopback each one runs the whole TCP path of both
 ends. `CoalescingHttpToolsProtocol` hands uvicorn a transport that collects the writes of one
 event-loop turn and sends them together at the end of the turn (at once when more than
-`FLUSH_BYTES` are waiting, and always before the connection closes). Measured in
+`FLUSH_BYTES` are waiting, and always before the connection closes). Measured on the gateway in
 `make bench-gateway` (see the README's performance section).
 """
 
@@ -13,7 +14,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from shared.settings import ServiceSettings
 
 FLUSH_BYTES = 64 * 1024
 
@@ -86,3 +90,16 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         wrapped = CoalescingTransport(transport, self.loop)
         super().connection_made(wrapped)  # type: ignore[arg-type]
+
+
+def run(app: Any, settings: ServiceSettings) -> None:
+    """Serve `app` until SIGTERM/SIGINT (every service's `python -m <service>`)."""
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # shared.logging configures logging in the app's lifespan
+        proxy_headers=False,  # the gateway sets X-Forwarded-* from trusted proxies only
+        server_header=False,
+        http=CoalescingHttpToolsProtocol,
+    )
