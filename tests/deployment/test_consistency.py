@@ -211,3 +211,20 @@ def test_gateway_believes_forwarded_headers_from_the_proxy_in_front_of_it(
         # nginx (docker networks: 172.16/12, 192.168/16) or the ingress controller (pod CIDRs).
         ranges = env["TRUSTED_PROXIES"].split(",")
         assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"} <= set(ranges), where
+
+
+def test_each_client_drops_idle_connections_before_its_server_does() -> None:
+    """A pooled keep-alive connection must be dropped by the client before the server closes it, or
+    a request sent on it just then fails (a POST cannot be retried): nginx → gateway and
+    gateway → services, against uvicorn's keep-alive timeout."""
+    import uvicorn
+
+    from gateway.settings import Settings as GatewaySettings
+
+    server_timeout = uvicorn.Config(app=None).timeout_keep_alive  # what shared.server.run serves with
+    template = (NGINX / "nginx.conf.template").read_text()
+    upstream = re.search(r"upstream gateway \{(.*?)\n\s*\}\n", template, re.S)
+    assert upstream is not None
+    nginx_idle = re.search(r"keepalive_timeout\s+(\d+)s;", upstream.group(1))
+    assert nginx_idle is not None and int(nginx_idle.group(1)) < server_timeout
+    assert GatewaySettings.model_fields["upstream_keepalive"].default < server_timeout
