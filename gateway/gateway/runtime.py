@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from gateway.edge import Cors, TrustedProxies
 from gateway.h1 import H1Client
@@ -34,6 +34,11 @@ LIMITER_ERRORS = Counter(
     ["policy", "mode"],
 )
 EDGE_AUTH_REJECTED = Counter("gateway_auth_rejected_total", "Requests refused at the edge", ["reason"])
+UPSTREAM_CONNECTIONS = Gauge(
+    "gateway_upstream_connections",
+    "Proxy connections to each instance (open includes idle)",
+    ["service", "instance", "state"],
+)
 
 
 class GatewayRuntime:
@@ -98,6 +103,7 @@ class GatewayRuntime:
             )
         else:
             self.limiter = MemoryLimiter()
+        app.state.metrics_refreshers.append(self.refresh_connection_gauges)
         self.docs = MergedDocs(self, app, app.state.http)
         self.docs.start_background()
         try:
@@ -106,6 +112,15 @@ class GatewayRuntime:
             await self.docs.stop()
             await self.limiter.close()
             self.client.close()
+
+    async def refresh_connection_gauges(self) -> None:
+        """For /metrics: the proxy client's pool of each instance."""
+        pools = self.client.pools if self.client is not None else {}
+        for name, up in self.upstreams.items():
+            for inst in up.instances:
+                counts = pools.get(inst.url, {"open": 0, "idle": 0})
+                for state in ("open", "idle"):
+                    UPSTREAM_CONNECTIONS.labels(name, inst.url, state).set(counts[state])
 
     def limiter_failed(self, policy: str, mode: str, error: str) -> None:
         LIMITER_ERRORS.labels(policy, mode).inc()
