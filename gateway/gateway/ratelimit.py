@@ -61,24 +61,50 @@ class LimiterUnavailable(Exception):
 
 
 class RedisLimiter:
+    """GCRA in Redis, plus a local memory of refusals: once Redis says "not before T" for a key, the
+    key's requests until T are refused here without asking again. That is exact, not an
+    approximation — in GCRA a key's theoretical arrival time only moves forward, whichever gateway
+    process spends its quota, so nothing can make a request before T allowed — and it keeps a flood
+    of refused requests away from Redis."""
+
     checks_denylist = True  # the script also answers "revoked"
 
-    def __init__(self, client: RespClient, prefix: str) -> None:
+    def __init__(self, client: RespClient, prefix: str, *, max_refused: int = 10_000) -> None:
         self.client = client
         self.prefix = prefix
+        self.max_refused = max_refused
+        self._refused: dict[str, tuple[float, float]] = {}  # key → (allowed again at, whole at)
 
     async def hit(self, policy: Policy, key: str, deny_keys: tuple[str, ...] = ()) -> Decision:
+        rkey = f"{self.prefix}rl:{policy.name}:{key}"
+        if self._refused:
+            until = self._refused.get(rkey)
+            if until is not None:
+                now = time.monotonic()
+                if now < until[0]:
+                    return Decision(False, 0, until[0] - now, until[1] - now)
+                del self._refused[rkey]
         try:
             res = await self.client.evalsha(
                 GCRA_SHA,
                 GCRA_LUA,
-                [f"{self.prefix}rl:{policy.name}:{key}", *deny_keys],
+                [rkey, *deny_keys],
                 [policy.limit, int(policy.window * 1_000_000)],
             )
         except Exception as exc:  # any failure of the store: the fail mode applies
             raise LimiterUnavailable(type(exc).__name__) from exc
         allowed, remaining, retry_us, reset_us = res
-        return Decision(allowed == 1, int(remaining), retry_us / 1e6, reset_us / 1e6, revoked=allowed == -1)
+        decision = Decision(
+            allowed == 1, int(remaining), retry_us / 1e6, reset_us / 1e6, revoked=allowed == -1
+        )
+        if allowed == 0:
+            now = time.monotonic()
+            if len(self._refused) >= self.max_refused:
+                self._refused = {k: v for k, v in self._refused.items() if v[0] > now}
+                if len(self._refused) >= self.max_refused:
+                    self._refused.clear()
+            self._refused[rkey] = (now + decision.retry_after, now + decision.reset)
+        return decision
 
     async def close(self) -> None:
         await self.client.close()

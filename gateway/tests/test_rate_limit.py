@@ -3,6 +3,7 @@ Redis; draft-10 headers; fail-open/closed when Redis is down; the in-process lim
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from typing import Any
@@ -95,3 +96,36 @@ async def test_embedded_mode_limits_in_process(
         for _ in range(3):
             assert (await gw.post(MONEY, headers=user)).status_code == 200
         assert_429(await gw.post(MONEY, headers=user), "money", 3)
+
+
+async def test_a_refused_key_is_refused_locally_until_its_retry_time(
+    make_gateway: Callable[..., Any], tokens: TokenFactory
+) -> None:
+    """After Redis refuses a key, the gateway refuses it without asking Redis again until the time
+    Redis named — and asks again (and is allowed) once that time has passed."""
+    user = tokens.headers()
+    async with make_gateway(rate_limit_policies="money=2/1") as gw:  # 2 per second: one every 0.5 s
+        limiter = gw._transport.app.state.gateway.limiter  # type: ignore[attr-defined]
+        calls = 0
+        ask_redis = limiter.client.evalsha
+
+        async def counting(*args: Any, **kwargs: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            return await ask_redis(*args, **kwargs)
+
+        limiter.client.evalsha = counting
+        for _ in range(2):
+            assert (await gw.post(MONEY, headers=user)).status_code == 200
+        first = await gw.post(MONEY, headers=user)
+        assert first.status_code == 429 and calls == 3
+        again = await gw.post(MONEY, headers=user)
+        assert again.status_code == 429 and calls == 3  # refused locally
+        assert again.headers["ratelimit-policy"] == first.headers["ratelimit-policy"]
+        assert re.fullmatch(r'"money";r=0;t=\d+', again.headers["ratelimit"])
+        assert int(again.headers["retry-after"]) == 1
+        assert (await gw.post(MONEY, headers=tokens.headers())).status_code == 200  # other users: Redis
+        assert calls == 4
+        await asyncio.sleep(0.6)  # past the retry time Redis named
+        assert (await gw.post(MONEY, headers=user)).status_code == 200
+        assert calls == 5
