@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
 from admin_service.models import OutboxMessage, RuntimeSetting
 from admin_service.runtime.crypto import SecretBox
+from shared import runtime_settings as rs
+from shared.runtime_settings import RuntimeSettings
 from tests.helpers import wait_until
 
 SECRET = "s3cr3t-paypal-value-123"
@@ -222,3 +225,41 @@ async def test_the_periodic_poll_alone_applies_a_setting_whose_event_never_arriv
         return runtime.quote_ttl_seconds == platform.txn_app.state.ctx.settings.quote_ttl_seconds
 
     await wait_until(reverted, within=60)
+
+
+async def test_an_owner_polls_its_secrets_in_clear_and_falls_back_when_one_is_unset(client, admin) -> None:
+    """shared.runtime_settings against the real admin-service: payment-service's provider settings,
+    secrets included, with the env defaults back when an admin unsets them."""
+    changes: list[frozenset[str]] = []
+    defaults = {"paypal.client_secret": "env-secret", "paypal.base_url": "http://env.example"}
+    runtime = RuntimeSettings(
+        defaults=defaults.__getitem__,
+        parsers={"paypal.client_secret": rs.text, "paypal.base_url": rs.http_url},
+        prefixes=("provider.",),
+        admin_url=str(client.base_url),
+        secret_keys=frozenset({"paypal.client_secret"}),
+        on_change=changes.append,
+    )
+    async with httpx.AsyncClient(base_url=client.base_url, headers=PAY_KEY, timeout=20) as pay:
+        await runtime.refresh(pay)
+        assert runtime.value("paypal.client_secret") == "env-secret" and changes == []
+        for key, value in (
+            ("provider.paypal.client_secret", SECRET),
+            ("provider.paypal.base_url", "https://api-m.sandbox.paypal.com/"),
+        ):
+            resp = await client.put(f"/api/v1/admin/settings/{key}", json={"value": value}, headers=admin)
+            assert resp.status_code == 200, resp.text
+        await runtime.refresh(pay)
+        assert runtime.value("paypal.client_secret") == SECRET
+        assert runtime.value("paypal.base_url") == "https://api-m.sandbox.paypal.com"
+        assert changes == [frozenset({"paypal.client_secret", "paypal.base_url"})]
+        await runtime.refresh(pay)
+        assert len(changes) == 1  # nothing changed: nobody told
+        await client.delete("/api/v1/admin/settings/provider.paypal.client_secret", headers=admin)
+        await runtime.refresh(pay)
+        assert runtime.value("paypal.client_secret") == "env-secret"
+        assert changes[-1] == frozenset({"paypal.client_secret"})
+    async with httpx.AsyncClient(base_url="http://127.0.0.1:9", timeout=0.5) as down:
+        with pytest.raises(httpx.HTTPError):
+            await runtime.refresh(down)  # admin unreachable: run_forever logs it …
+    assert runtime.value("paypal.base_url") == "https://api-m.sandbox.paypal.com"  # … and keeps values

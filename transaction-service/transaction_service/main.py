@@ -17,7 +17,7 @@ from transaction_service.metrics import status_gauge_refresher
 from transaction_service.models import InboxEvent, OutboxMessage
 from transaction_service.quotes.router import router as quotes_router
 from transaction_service.reporting.router import router as reporting_router
-from transaction_service.runtime import RuntimeSettings, refresher
+from transaction_service.runtime import RuntimeSettings
 from transaction_service.saga.handlers import SagaHandlers
 from transaction_service.saga.worker import SagaWorker
 from transaction_service.settings import Settings
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, *, clients: Clients | None = No
         if settings.saga_worker_enabled:
             ctx.worker.start()
         try:
-            async with refresher(runtime, app.state.http, settings.runtime_settings_refresh):
+            async with runtime.polling(app.state.http, enabled=settings.runtime_settings_refresh):
                 yield
         finally:
             await ctx.worker.stop()
