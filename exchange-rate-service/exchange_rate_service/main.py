@@ -10,15 +10,17 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 
+import shared.runtime_settings as rs
 from exchange_rate_service import __version__
 from exchange_rate_service.cache import RateCache
 from exchange_rate_service.metrics import age_refresher
 from exchange_rate_service.models import InboxEvent, OutboxMessage
 from exchange_rate_service.providers import build_providers
-from exchange_rate_service.providers.chain import ProviderChain, age_rules
+from exchange_rate_service.providers.chain import ProviderChain, age_rules, primary_provider
 from exchange_rate_service.providers.static import StaticProvider
 from exchange_rate_service.refresher import Refresher
 from exchange_rate_service.router import internal_router, router
+from exchange_rate_service.runtime import RuntimeSettings
 from exchange_rate_service.settings import Settings
 from shared.app import create_service_app
 from shared.http import create_http_client
@@ -33,6 +35,11 @@ def create_app(
 ) -> FastAPI:
     """`provider_transport` lets tests put an `httpx.MockTransport` in front of the providers."""
     settings = settings or Settings()
+    app: FastAPI | None = None
+
+    def runtime_and_http() -> tuple[RuntimeSettings, httpx.AsyncClient]:
+        assert app is not None
+        return app.state.runtime, app.state.http
 
     @contextlib.asynccontextmanager
     async def rates_lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,8 +53,20 @@ def create_app(
         refresher = Refresher(
             app.state.db, app.state.kv, cache, build_providers(settings, provider_http), settings
         )
+        runtime = RuntimeSettings(settings)
+
+        def use_primary_settings(changed: frozenset[str]) -> None:
+            # admin-service changed the primary provider's URL/key: the next fetch uses a new
+            # client object; a fetch in flight keeps the chain it started with.
+            refresher.chain = refresher.chain.with_provider(
+                primary_provider(settings, provider_http, base_url=runtime.base_url, api_key=runtime.api_key)
+            )
+            log.info("rate_provider_reconfigured", provider="exchangerate-api", settings=sorted(changed))
+
+        runtime.on_change = use_primary_settings
         app.state.rate_cache = cache
         app.state.refresher = refresher
+        app.state.runtime = runtime
         app.state.metrics_refreshers.append(age_refresher(app.state.db))
         try:
             if settings.seed_on_startup:
@@ -55,21 +74,26 @@ def create_app(
                 # same as-of age rule as the live providers, so an old file never seeds quotes.
                 static = StaticProvider(settings.static_rates_file or None)
                 await refresher.seed_if_empty(ProviderChain([static], **age_rules(settings)))
-            if settings.rate_refresh_enabled:
-                # The first refresh comes soon after start (spread out so replicas do not collide);
-                # it is skipped if another replica refreshed recently.
-                refresher.start(first_delay=random.uniform(1.0, 5.0))
-            yield
+            async with runtime.polling(app.state.http, enabled=settings.runtime_settings_refresh):
+                if settings.rate_refresh_enabled:
+                    # The first refresh comes soon after start (spread out so replicas do not
+                    # collide); it is skipped if another replica refreshed recently.
+                    refresher.start(first_delay=random.uniform(1.0, 5.0))
+                yield
         finally:
             await refresher.stop()
             await provider_http.aclose()
 
-    return create_service_app(
+    app = create_service_app(
         settings,
         title="Exchange Rate Service",
         version=__version__,
         description="Exchange rates with provenance, provider fallback, caching and history.",
-        routers=[router, internal_router, events_router(InboxEvent, {}, service=settings.SERVICE_NAME)],
+        routers=[
+            router,
+            internal_router,
+            events_router(InboxEvent, rs.setting_handlers(runtime_and_http), service=settings.SERVICE_NAME),
+        ],
         outbox_model=OutboxMessage,
         extra_lifespan=rates_lifespan,
         openapi_tags=[
@@ -77,3 +101,4 @@ def create_app(
             {"name": "internal", "description": "Service-to-service (X-API-Key); never routed from outside."},
         ],
     )
+    return app

@@ -1,11 +1,16 @@
-"""Exchange Rate Service settings (environment variables; see `.env.example`)."""
+"""Exchange Rate Service settings (environment variables; see `.env.example`).
+
+The primary provider's base URL and key (EXCHANGERATE_API_BASE_URL / EXCHANGERATE_API_KEY) are the
+defaults of admin-service's runtime settings `provider.exchange_rate.base_url` / `.api_key`
+(`exchange_rate_service.runtime`), which override them without a restart.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import ClassVar, Literal
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from shared.settings import PLACEHOLDER_MARKERS, ServiceSettings
 
@@ -31,6 +36,11 @@ class Settings(ServiceSettings):
     # ExchangeRate-API and FxRatesAPI publish at least daily; the static file is exempt outside
     # production only.
     provider_max_as_of_age: float = 48 * 3600
+
+    # Runtime settings from admin-service (`GET /internal/settings` and `/internal/settings/secrets`),
+    # polled every interval (seconds; at most 60, ARCHITECTURE §6). Off only in tests.
+    runtime_settings_refresh: bool = True
+    runtime_settings_interval: float = Field(60.0, gt=0, le=60)
 
     # Background refresher.
     rate_refresh_enabled: bool = True

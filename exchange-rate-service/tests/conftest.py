@@ -86,6 +86,7 @@ def settings(database_url: str, redis_url: str, redis_prefix: str) -> Settings:
         fxratesapi_base_url="https://fxratesapi.test",
         fxratesapi_key=FX_KEY,
         rate_refresh_enabled=False,
+        runtime_settings_refresh=False,  # tests drive `app.state.runtime.refresh()` themselves
         outbox_relay_enabled=False,
     )
 
@@ -111,6 +112,7 @@ async def validation_client(
         database_url=database_url,
         redis_url=redis_url,
         rate_refresh_enabled=False,
+        runtime_settings_refresh=False,
         outbox_relay_enabled=False,
         seed_on_startup=False,
         rate_cache_prefix=f"test:{uuid.uuid4().hex[:12]}:rates:",

@@ -159,6 +159,7 @@ async def test_embedded_sqlite_mode_stores_rates_exactly_and_single_flights(
         exchangerate_api_key="k" * 20,
         exchangerate_api_base_url="https://er-api.test",
         rate_refresh_enabled=False,
+        runtime_settings_refresh=False,
         outbox_relay_enabled=False,
     )
     app = create_app(settings, provider_transport=providers.transport())

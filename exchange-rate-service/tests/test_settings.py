@@ -39,3 +39,11 @@ def test_defaults_are_offline_and_documented_values() -> None:
     assert s.provider_order == ["static"]
     assert s.rate_refresh_interval == 900 and s.rate_max_age == 3600
     assert s.port == 8006 and s.db_schema == "rates"
+
+
+def test_runtime_settings_poll_at_most_every_60_seconds() -> None:
+    s = Settings(environment="test")
+    assert (s.runtime_settings_refresh, s.runtime_settings_interval) == (True, 60)
+    assert Settings(environment="test", runtime_settings_interval=5).runtime_settings_interval == 5
+    with pytest.raises(ValidationError):
+        Settings(environment="test", runtime_settings_interval=61)

@@ -1,5 +1,6 @@
 """Inbox handlers: each consumed event becomes queued message rows in the same transaction as the
-inbox record (so a redelivered event adds nothing); sending happens later, from the queue."""
+inbox record (so a redelivered event adds nothing); sending happens later, from the queue.
+`setting.changed` events of admin-service apply this service's runtime settings (`runtime.py`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notification_service.catalog import EVENTS
 from notification_service.delivery.enqueue import Request, enqueue
+from notification_service.runtime import RuntimeSettings
 from notification_service.settings import Settings
 from notification_service.users import UserDirectory
 from shared.events import EventEnvelope
@@ -58,7 +60,18 @@ def _variables(
     return v, email_to
 
 
-def build_handlers(get_directory: Callable[[], UserDirectory], settings: Settings) -> dict[str, EventHandler]:
+def build_handlers(
+    get_directory: Callable[[], UserDirectory],
+    settings: Settings,
+    get_runtime: Callable[[], RuntimeSettings | None] = lambda: None,
+) -> dict[str, EventHandler]:
+    async def on_setting(session: AsyncSession, env: EventEnvelope) -> None:
+        # Keys owned by other services are ignored; invalid values are logged and ignored.
+        key = env.data.get("key")
+        runtime = get_runtime()
+        if isinstance(key, str) and runtime is not None:
+            runtime.apply(key, env.data.get("value"))
+
     async def handle(session: AsyncSession, env: EventEnvelope) -> None:
         spec = EVENTS[env.type]
         user_id = str(
@@ -96,7 +109,8 @@ def build_handlers(get_directory: Callable[[], UserDirectory], settings: Setting
                 },
             ),
             default_language=settings.default_language,
+            runtime=get_runtime(),
         )
         log.info("notifications_enqueued", event_type=env.type, count=len(rows))
 
-    return {event_type: handle for event_type in EVENTS}
+    return {**{event_type: handle for event_type in EVENTS}, "setting.*": on_setting}

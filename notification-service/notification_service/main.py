@@ -15,6 +15,7 @@ from notification_service.delivery.worker import DeliveryWorker
 from notification_service.events import build_handlers
 from notification_service.models import InboxEvent, OutboxMessage
 from notification_service.preferences.router import router as preferences_router
+from notification_service.runtime import RuntimeSettings
 from notification_service.settings import Settings
 from notification_service.templates.router import router as templates_router
 from notification_service.users import UserDirectory
@@ -29,6 +30,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def notifications_lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Admin-owned runtime settings (channel switches, default quiet hours); env = defaults.
+        runtime = RuntimeSettings(settings)
+        app.state.runtime = runtime
         app.state.user_directory = UserDirectory(
             app.state.http, settings.user_service_url, timeout=settings.user_lookup_timeout
         )
@@ -47,19 +51,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             base_delay=settings.delivery_base_delay,
             max_delay=settings.delivery_max_delay,
             workers=settings.delivery_workers,
+            channel_enabled=runtime.channel_enabled,
         )
         app.state.delivery_worker = worker
         app.state.metrics_refreshers.append(worker.refresh_gauges)
         if settings.delivery_worker_enabled:
             worker.start()
         try:
-            yield
+            async with runtime.polling(app.state.http, enabled=settings.runtime_settings_refresh):
+                yield
         finally:
             await worker.stop()
             await close_chains(chains)
             await provider_http.aclose()
 
-    handlers = build_handlers(lambda: app.state.user_directory, settings)
+    handlers = build_handlers(
+        lambda: app.state.user_directory, settings, lambda: getattr(app.state, "runtime", None)
+    )
     app = create_service_app(
         settings,
         title="Notification Service",

@@ -7,13 +7,46 @@ base URL = none). SMS and push default to the provider-sandbox, email to the loc
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+import re
+from typing import Any, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from shared.settings import ServiceSettings
 
 SmtpSecurity = Literal["none", "starttls", "tls"]
+HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")  # 24 h, as admin-service validates it
+
+
+class QuietWindow(BaseModel):
+    """Platform default quiet hours `{"start": "HH:MM", "end": "HH:MM"}` (DEFAULT_TIMEZONE local
+    time, wrapping midnight when start > end; start == end means no window). Nothing else is
+    accepted: no extra keys, no numbers, no "7:00"."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not HHMM.match(value):
+            raise ValueError("must be HH:MM (24 h)")
+        return value
+
+
+def parse_quiet_window(value: Any) -> QuietWindow:
+    """A QuietWindow from a mapping (admin-service JSON) or a JSON object string (env);
+    ValueError (pydantic's ValidationError) for anything else."""
+    if isinstance(value, QuietWindow):
+        return value
+    if isinstance(value, str):
+        return QuietWindow.model_validate_json(value)
+    if not isinstance(value, dict):
+        raise TypeError("not a JSON object")
+    return QuietWindow.model_validate(value)
 
 
 class Settings(ServiceSettings):
@@ -70,16 +103,44 @@ class Settings(ServiceSettings):
     breaker_failure_threshold: int = 3  # consecutive provider failures that open the breaker
     breaker_reset_seconds: float = 30.0  # open → half-open after this long
 
+    # --- platform-wide switches and defaults: env defaults, admin-service may override them at
+    # run time (`notification.*` settings, see notification_service.runtime) -------------------
+    email_enabled: bool = True
+    sms_enabled: bool = True
+    push_enabled: bool = True
+    # Quiet hours for SMS/push of users without their own: {"start": "22:00", "end": "07:00"}
+    # in DEFAULT_TIMEZONE, or None (no platform default).
+    default_quiet_hours: QuietWindow | None = None
+    # Runtime settings from admin-service (`GET /internal/settings`), refreshed every interval (s).
+    runtime_settings_refresh: bool = True
+    runtime_settings_interval: float = Field(default=60.0, gt=0, le=60)
+
     # --- recipients --------------------------------------------------------------------------
     user_lookup_timeout: float = 5.0
     default_language: str = "en"
-    default_timezone: str = "Asia/Dhaka"  # quiet hours are interpreted in the user's zone
+    default_timezone: str = "Asia/Dhaka"  # zone of the platform default quiet hours
 
     # --- dev SMTP sink (python -m notification_service.smtp_sink) ----------------------------
     smtp_sink_host: str = ""  # empty → HOST (127.0.0.1; containers set HOST=0.0.0.0)
     smtp_sink_port: int = 8025
     smtp_sink_http_port: int = 8026
     smtp_sink_max_messages: int = 1000
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:  # refuse at startup, not per message
+            raise ValueError("unknown IANA time zone") from exc
+        return value
+
+    @field_validator("default_quiet_hours", mode="before")
+    @classmethod
+    def _quiet_window(cls, value: Any) -> QuietWindow | None:
+        if value is None or (isinstance(value, str) and value.strip() in ("", "null", "none")):
+            return None
+        return parse_quiet_window(value)
 
     @model_validator(mode="after")
     def _provider_defaults(self) -> Settings:

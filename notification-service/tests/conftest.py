@@ -217,6 +217,7 @@ def settings(
         breaker_failure_threshold=2,
         breaker_reset_seconds=60,
         outbox_relay_enabled=False,
+        runtime_settings_refresh=False,  # admin-service is not polled unless a test asks for it
         db_pool_size=4,
     )
 

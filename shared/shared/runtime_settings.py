@@ -20,7 +20,10 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.events import EventEnvelope
+from shared.inbox import EventHandler
 from shared.logging import get_logger
 from shared.money import MoneyError, parse_decimal
 
@@ -89,6 +92,8 @@ class RuntimeSettings:
         self.secret_keys = secret_keys
         self.on_change = on_change
         self._overrides: dict[str, Any] = {}
+        self._refresh_task: asyncio.Task[None] | None = None
+        self._refresh_again = False
 
     def bare(self, key: str) -> str:
         for prefix in self.prefixes:
@@ -121,8 +126,14 @@ class RuntimeSettings:
         name = self.bare(key)
         if name not in self.parsers:
             return False
+        if value is not None:
+            try:
+                self.parsers[name](value)
+            except (ValueError, TypeError, ArithmeticError):
+                log.warning("runtime_setting_invalid", key=name)
+                return False
         self.apply_all({name: value})
-        return value is None or name in self._overrides
+        return True
 
     def apply_all(self, values: Mapping[str, Any], *, reset_missing: frozenset[str] = frozenset()) -> None:
         changed: set[str] = set()
@@ -156,6 +167,33 @@ class RuntimeSettings:
                 reset = self.secret_keys  # a secret no longer set falls back to the env default
         self.apply_all(values, reset_missing=reset)
 
+    def request_refresh(self, http: httpx.AsyncClient) -> asyncio.Task[None]:
+        """Refresh now without holding up the caller (e.g. an event delivery): one refresh at a
+        time; a request arriving during one causes one more, so the latest change is read."""
+        self._refresh_again = True
+        if self._refresh_task is None or self._refresh_task.done():
+            self._refresh_task = asyncio.create_task(self._refresh_loop(http), name="runtime-settings-now")
+        return self._refresh_task
+
+    @property
+    def pending_refresh(self) -> asyncio.Task[None] | None:
+        return self._refresh_task
+
+    async def _refresh_loop(self, http: httpx.AsyncClient) -> None:
+        while self._refresh_again:
+            self._refresh_again = False
+            try:
+                await self.refresh(http)
+            except Exception as exc:  # admin-service down: the poller retries within the interval
+                log.warning("runtime_settings_refresh_failed", error=type(exc).__name__)
+
+    async def aclose(self) -> None:
+        task, self._refresh_task = self._refresh_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     async def run_forever(self, http: httpx.AsyncClient) -> None:
         while True:
             try:
@@ -176,3 +214,25 @@ class RuntimeSettings:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await self.aclose()
+
+
+def setting_handlers(get: Callable[[], tuple[RuntimeSettings, httpx.AsyncClient]]) -> dict[str, EventHandler]:
+    """Inbox handlers for `setting.*` (`get()` → the service's runtime settings and shared client):
+    a non-secret value travels in the event and is applied at once; a secret's event carries only
+    a mask, so it triggers an immediate refresh from admin-service instead (never the mask)."""
+
+    async def on_setting(session: AsyncSession, env: EventEnvelope) -> None:
+        key = env.data.get("key")
+        if not isinstance(key, str):
+            return
+        runtime, http = get()
+        name = runtime.bare(key)
+        if name not in runtime.parsers:
+            return  # owned by another service
+        if name in runtime.secret_keys:
+            runtime.request_refresh(http)
+        else:
+            runtime.apply(key, env.data.get("value"))
+
+    return {"setting.*": on_setting}

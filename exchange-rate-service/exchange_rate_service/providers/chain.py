@@ -3,11 +3,12 @@ usable answer wins. A live provider's answer whose own as-of time is too old cou
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from exchange_rate_service.metrics import PROVIDER_FAILURES
 from exchange_rate_service.providers.base import ProviderError, ProviderResult, RateProvider
@@ -49,21 +50,36 @@ class ProviderChain:
             return result, failures
         raise AllProvidersFailed(failures)
 
+    def with_provider(self, provider: RateProvider) -> ProviderChain:
+        """A new chain with the provider of the same name replaced (unchanged if not configured).
+        The old chain is left as it is, so a fetch already running on it finishes unharmed."""
+        providers = [provider if p.name == provider.name else p for p in self.providers]
+        return replace(self, providers=providers)
+
+
+def primary_provider(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    *,
+    base_url: str | None = None,
+    api_key: SecretStr | None = None,
+) -> ExchangeRateApiProvider:
+    """ExchangeRate-API with the env URL/key, or the runtime overrides from admin-service."""
+    return ExchangeRateApiProvider(
+        http,
+        base_url=base_url if base_url is not None else settings.exchangerate_api_base_url,
+        api_key=api_key if api_key is not None else settings.exchangerate_api_key,
+        key_in=settings.exchangerate_api_key_in,
+        timeout=settings.provider_timeout,
+    )
+
 
 def build_providers(settings: Settings, http: httpx.AsyncClient) -> ProviderChain:
     """The chain from RATE_PROVIDERS. `http` must be a client WITHOUT our service API key."""
     providers: list[RateProvider] = []
     for name in settings.provider_order:
         if name == "exchangerate-api":
-            providers.append(
-                ExchangeRateApiProvider(
-                    http,
-                    base_url=settings.exchangerate_api_base_url,
-                    api_key=settings.exchangerate_api_key,
-                    key_in=settings.exchangerate_api_key_in,
-                    timeout=settings.provider_timeout,
-                )
-            )
+            providers.append(primary_provider(settings, http))
         elif name == "fxratesapi":
             providers.append(
                 FxRatesApiProvider(

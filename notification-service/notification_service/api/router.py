@@ -311,6 +311,7 @@ async def direct_send(
                 strict=True,
             ),
             default_language=request.app.state.settings.default_language,
+            runtime=getattr(request.app.state, "runtime", None),
         )
     except TemplateProblem as exc:
         raise Unprocessable(str(exc), code="template_render_failed") from exc

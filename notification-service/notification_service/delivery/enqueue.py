@@ -2,7 +2,9 @@
 
 One row per channel (per device for push), keyed by a dedupe key that is unique in the table.
 Consent is decided here: an opted-out category produces a `suppressed` row (visible in history,
-never sent); mandatory categories ignore opt-outs. Quiet hours delay non-mandatory SMS/push.
+never sent); mandatory categories ignore opt-outs. Quiet hours (the user's own, else the
+platform default) delay non-mandatory SMS/push. A channel switched off platform-wide by admin-service
+(`notification.<channel>_enabled`) produces `suppressed` rows with reason `channel_disabled`.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notification_service.catalog import is_mandatory
+from notification_service.delivery.switches import CHANNEL_DISABLED
 from notification_service.delivery.worker import DIRTY
 from notification_service.models import DEAD, QUEUED, SUPPRESSED, DeviceToken, Notification, Template
 from notification_service.preferences.service import channel_enabled, quiet_hours_end
+from notification_service.runtime import RuntimeSettings
 from notification_service.templates.render import Rendered, TemplateProblem, render
 from shared.logging import get_logger
 
@@ -73,9 +77,22 @@ async def _addresses(session: AsyncSession, user: dict[str, Any], channel: str) 
     return [(f"push:{d.id}", d.token) for d in (await session.scalars(stmt)).all()]
 
 
-async def enqueue(session: AsyncSession, req: Request, *, default_language: str = "en") -> list[Notification]:
-    """Add the rows to the session (flushed). Rows whose dedupe key exists are returned as they are."""
+async def enqueue(
+    session: AsyncSession,
+    req: Request,
+    *,
+    default_language: str = "en",
+    runtime: RuntimeSettings | None = None,
+) -> list[Notification]:
+    """Add the rows to the session (flushed). Rows whose dedupe key exists are returned as they are.
+
+    `runtime` (admin-service settings): a channel switched off platform-wide gives `suppressed`
+    rows (`channel_disabled`), whatever the category; its default quiet hours hold non-mandatory
+    SMS/push of users without their own."""
     user_id = str(req.user["id"])
+    default_quiet: tuple[str, str, str] | None = None
+    if runtime is not None and (window := runtime.quiet_hours) is not None:
+        default_quiet = (window.start, window.end, runtime.timezone)
     language = req.language or req.user.get("preferred_language") or default_language
     created: list[Notification] = []
     for channel in req.channels:
@@ -112,10 +129,12 @@ async def enqueue(session: AsyncSession, req: Request, *, default_language: str 
             scheduled = req.scheduled_for
             if status == DEAD:
                 pass
+            elif runtime is not None and not runtime.channel_enabled(channel):
+                status, reason = SUPPRESSED, CHANNEL_DISABLED
             elif not await channel_enabled(session, user_id, category, channel):
                 status, reason = SUPPRESSED, "opted_out"
             elif channel in ("sms", "push") and not is_mandatory(category):
-                scheduled = await quiet_hours_end(session, user_id) or scheduled
+                scheduled = await quiet_hours_end(session, user_id, default=default_quiet) or scheduled
             row = Notification(
                 id=uuid.uuid4(),
                 dedupe_key=key,

@@ -6,6 +6,9 @@ claim and completion — then mark them `sending` with a fresh `claim_token` and
 commit. Send outside any transaction. Complete with an UPDATE guarded by the claim token, so a
 worker that lost its lease cannot overwrite the newer claim. A claim counts as an attempt, so a
 message that keeps killing workers still reaches the dead-letter budget.
+
+Platform-wide channel switches (`channel_enabled`): due messages of a switched-off channel are
+suppressed instead of claimed, and the switch is re-checked before each send (`switches.py`).
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import contextlib
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -27,11 +31,14 @@ from notification_service import metrics
 from notification_service.catalog import is_mandatory
 from notification_service.channels.base import Outgoing, ProviderChain, ProviderError
 from notification_service.channels.push import UNREGISTERED
+from notification_service.delivery.switches import CHANNEL_DISABLED, due, suppress_due
 from notification_service.models import (
+    CHANNELS,
     DEAD,
     QUEUED,
     SENDING,
     SENT,
+    SUPPRESSED,
     DeliveryAttempt,
     DeviceToken,
     Notification,
@@ -59,6 +66,7 @@ class Outcome:
     provider_message_id: str | None
     error: ProviderError | None
     latency_ms: int
+    suppressed: bool = False  # channel switched off before the send: nothing was attempted
 
 
 class DeliveryWorker:
@@ -75,7 +83,9 @@ class DeliveryWorker:
         base_delay: float = 2.0,
         max_delay: float = 600.0,
         workers: int = 1,
+        channel_enabled: Callable[[str], bool] | None = None,
     ) -> None:
+        """`channel_enabled(channel)`: the platform-wide switch (read on every pass and send)."""
         self.db = db
         self.chains = chains
         self.batch_size = batch_size
@@ -86,6 +96,7 @@ class DeliveryWorker:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.workers = max(1, workers)
+        self.channel_enabled = channel_enabled or (lambda _channel: True)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -107,22 +118,18 @@ class DeliveryWorker:
         cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
         return cap / 2 + random.uniform(0, cap / 2)
 
+    def disabled_channels(self) -> tuple[str, ...]:
+        return tuple(c for c in CHANNELS if not self.channel_enabled(c))
+
     # -- claim ----------------------------------------------------------------------------------
     async def claim(self, limit: int | None = None) -> list[Claim]:
         n = Notification
         async with self.db.sessionmaker() as session, session.begin():
             now = utcnow()
-            stmt = (
-                select(n)
-                .where(
-                    or_(
-                        and_(n.status == QUEUED, or_(n.scheduled_for.is_(None), n.scheduled_for <= now)),
-                        and_(n.status == SENDING, n.locked_until < now),
-                    )
-                )
-                .order_by(n.created_at)
-                .limit(limit or self.batch_size)
-            )
+            where = due(now)
+            if disabled := self.disabled_channels():
+                where = and_(where, n.channel.not_in(disabled))  # left to suppress_due()
+            stmt = select(n).where(where).order_by(n.created_at).limit(limit or self.batch_size)
             rows = (await session.scalars(for_update(stmt, session, skip_locked=True))).all()
             if not rows:
                 return []
@@ -161,6 +168,8 @@ class DeliveryWorker:
 
     # -- send -----------------------------------------------------------------------------------
     async def send(self, claim: Claim) -> Outcome:
+        if not self.channel_enabled(claim.outgoing.channel):  # switched off since the claim
+            return Outcome("none", None, None, 0, suppressed=True)
         chain = self.chains.get(claim.outgoing.channel)
         provider = chain.pick() if chain else None
         if chain is None or provider is None:
@@ -199,8 +208,12 @@ class DeliveryWorker:
             return [await self._record(session, now, claim, outcome) for claim, outcome in results]
 
     async def _record(self, session: AsyncSession, now: datetime, claim: Claim, outcome: Outcome) -> bool:
-        n = Notification
         err = outcome.error
+        values: dict[str, Any] = {"locked_until": None, "claim_token": None, "updated_at": now}
+        if outcome.suppressed:  # switched off after the claim: nothing was attempted
+            return await self._finish(
+                session, claim, {**values, "status": SUPPRESSED, "status_reason": CHANNEL_DISABLED}
+            )
         session.add(
             DeliveryAttempt(
                 notification_id=claim.id,
@@ -214,7 +227,6 @@ class DeliveryWorker:
                 created_at=now,
             )
         )
-        values: dict[str, Any] = {"locked_until": None, "claim_token": None, "updated_at": now}
         if err is None:
             values.update(
                 status=SENT,
@@ -252,6 +264,10 @@ class DeliveryWorker:
                     .where(DeviceToken.token == claim.outgoing.recipient)
                     .values(active=False, updated_at=now)
                 )
+        return await self._finish(session, claim, values)
+
+    async def _finish(self, session: AsyncSession, claim: Claim, values: dict[str, Any]) -> bool:
+        n = Notification
         result: Any = await session.execute(
             update(n)
             .where(n.id == claim.id, n.claim_token == claim.token, n.status == SENDING)
@@ -289,9 +305,11 @@ class DeliveryWorker:
         return await self.complete(claim, await self.send(claim))
 
     async def run_once(self) -> int:
+        """One pass; returns messages handled (claimed + suppressed)."""
+        suppressed = await suppress_due(self.db, self.disabled_channels())
         claims = await self.claim()
         if not claims:
-            return 0
+            return suppressed
         sem = asyncio.Semaphore(self.concurrency)
 
         async def one(c: Claim) -> tuple[Claim, Outcome] | None:
@@ -303,7 +321,7 @@ class DeliveryWorker:
         done = [r for r in await asyncio.gather(*(one(c) for c in claims)) if r is not None]
         if done:
             await self.complete_many(done)
-        return len(claims)
+        return suppressed + len(claims)
 
     async def drain(self, max_seconds: float = 10.0) -> int:
         """Process until nothing is due (tests, benchmark). Returns messages processed."""

@@ -90,8 +90,18 @@ def quiet_end_after(now: datetime, start: str, end: str, zone: ZoneInfo) -> date
     return end_local.astimezone(now.tzinfo)
 
 
-async def quiet_hours_end(session: AsyncSession, user_id: str) -> datetime | None:
+async def quiet_hours_end(
+    session: AsyncSession,
+    user_id: str,
+    *,
+    default: tuple[str, str, str] | None = None,
+) -> datetime | None:
+    """When the quiet-hours window the user is in now ends (None: not in one). A user's own quiet
+    hours win; `default` (start, end, zone: the platform's) applies only to users without any."""
     qh = await session.get(QuietHours, user_id)
-    if qh is None:
+    if qh is not None:
+        return quiet_end_after(utcnow(), qh.start, qh.end, check_zone(qh.timezone))
+    if default is None:
         return None
-    return quiet_end_after(utcnow(), qh.start, qh.end, check_zone(qh.timezone))
+    start, end, zone = default
+    return quiet_end_after(utcnow(), start, end, check_zone(zone))
