@@ -17,7 +17,7 @@ logged: only setting names are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import SecretStr
@@ -66,11 +66,6 @@ class RuntimeSettings(rs.RuntimeSettings):
         value = getattr(self.settings, ENV_DEFAULTS[name])
         text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
         return text.rstrip("/") if name == BASE_URL else text
-
-    def apply_all(self, values: Mapping[str, Any], *, reset_missing: frozenset[str] = frozenset()) -> None:
-        # admin-service accepts "" for a URL setting: a blank value means "not set" (env applies).
-        cleaned = {k: None if isinstance(v, str) and not v.strip() else v for k, v in values.items()}
-        super().apply_all(cleaned, reset_missing=reset_missing)
 
     @property
     def base_url(self) -> str:

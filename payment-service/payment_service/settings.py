@@ -4,13 +4,17 @@ Provider base URLs default to the provider-sandbox (`PROVIDER_SANDBOX_URL`), whi
 SSLCommerz and PayPal paths at its root, so the embedded mode and the tests never reach the
 internet. Production points them at the real hosts (providers.md §1.1, §2.1) and must set real
 credentials: the secret fields below are refused there when missing or placeholders.
+
+The provider base URLs and credentials are only the defaults: admin-service's runtime settings
+(`provider.paypal.*`, `provider.sslcommerz.*`) override them without a restart
+(`payment_service.runtime`).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from shared.settings import ServiceSettings
 
@@ -54,6 +58,10 @@ class Settings(ServiceSettings):
     payout_email_subject: str = "You have received a payment"
     payout_purpose: str = "NON_GOODS_OR_SERVICES"
     payout_submit_attempts: int = 3  # tries per create call on timeout/5xx/429 (same sender_batch_id)
+
+    # --- runtime settings from admin-service (`payment_service.runtime`) -------------------------
+    runtime_settings_refresh: bool = True  # poll GET /internal/settings (off in tests)
+    runtime_settings_interval: float = Field(default=60.0, gt=0, le=60)  # seconds (ARCHITECTURE §6)
 
     # --- reconciliation -------------------------------------------------------------------------
     reconcile_enabled: bool = True

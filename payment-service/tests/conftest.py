@@ -1,7 +1,7 @@
 """Fixtures for the Payment Service tests: a fresh PostgreSQL database migrated with this
 service's Alembic tree, real Redis, the app served in-process with the providers replaced by an
 `httpx.MockTransport` fake (recorded payloads), and a contract stub of transaction-service on a
-free loopback port."""
+free loopback port; admin-service is the real one (`admin_service.testing`) for runtime settings."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from admin_service.testing import RunningAdmin, running_admin
 from payment_service.main import create_app
 from payment_service.settings import Settings
 from payment_service.testing.contract_stub import TransactionServiceStub, serve_stub
@@ -35,6 +36,29 @@ async def txn_service() -> AsyncIterator[tuple[TransactionServiceStub, str]]:
         yield stub, url
 
 
+@pytest.fixture(scope="session")
+async def admin_service(make_database: Any, redis_url: str) -> AsyncIterator[RunningAdmin]:
+    async with running_admin(make_database, redis_url) as running:
+        yield running
+
+
+PROVIDER_KEYS = [
+    f"provider.{p}.{k}"
+    for p, keys in (
+        ("paypal", ("base_url", "client_id", "client_secret")),
+        ("sslcommerz", ("base_url", "store_id", "store_password")),
+    )
+    for k in keys
+]
+
+
+@pytest.fixture
+async def admin(admin_service: RunningAdmin) -> AsyncIterator[RunningAdmin]:
+    yield admin_service
+    for key in PROVIDER_KEYS:
+        await admin_service.unset(key)
+
+
 @pytest.fixture
 def fake() -> ProviderFake:
     return ProviderFake()
@@ -46,14 +70,16 @@ def settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def settings(database_url: str, redis_url: str, txn_service, settings_overrides) -> Settings:
+def settings(database_url: str, redis_url: str, txn_service, admin_service, settings_overrides) -> Settings:
     values: dict[str, Any] = {
         "environment": "test",
         "database_url": database_url,
         "redis_url": redis_url,
         "transaction_service_url": txn_service[1],
+        "admin_service_url": admin_service.url,
         "outbox_relay_enabled": False,
         "reconcile_enabled": False,
+        "runtime_settings_refresh": False,  # tests apply runtime settings themselves
         "sslcommerz_base_url": SSLCOMMERZ,
         "paypal_base_url": PAYPAL,
         "public_base_url": "https://pay.example.test",

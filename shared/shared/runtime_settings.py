@@ -94,6 +94,7 @@ class RuntimeSettings:
         self._overrides: dict[str, Any] = {}
         self._refresh_task: asyncio.Task[None] | None = None
         self._refresh_again = False
+        self._refresh_lock = asyncio.Lock()
 
     def bare(self, key: str) -> str:
         for prefix in self.prefixes:
@@ -142,6 +143,8 @@ class RuntimeSettings:
             name = self.bare(key)
             if name in self.parsers:
                 seen.add(name)
+                if self.parsers[name] is http_url and isinstance(value, str) and not value.strip():
+                    value = None  # admin-service stores a cleared URL as "": not set, env default
                 if (c := self._set(name, value)) is not None:
                     changed.add(c)
         for name in reset_missing - seen:
@@ -151,6 +154,10 @@ class RuntimeSettings:
             self.on_change(frozenset(changed))
 
     async def refresh(self, http: httpx.AsyncClient) -> None:
+        async with self._refresh_lock:  # one at a time: an older answer never lands after a newer one
+            await self._refresh(http)
+
+    async def _refresh(self, http: httpx.AsyncClient) -> None:
         resp = await http.get(f"{self.admin_url}/internal/settings", timeout=5.0)
         resp.raise_for_status()
         body = resp.json()
@@ -230,7 +237,7 @@ def setting_handlers(get: Callable[[], tuple[RuntimeSettings, httpx.AsyncClient]
         name = runtime.bare(key)
         if name not in runtime.parsers:
             return  # owned by another service
-        if name in runtime.secret_keys:
+        if name in runtime.secret_keys or env.data.get("secret") is True:
             runtime.request_refresh(http)
         else:
             runtime.apply(key, env.data.get("value"))

@@ -60,7 +60,7 @@ async def handle_ipn(
             log.warning("sslcommerz_ipn_" + outcome, reason=reason, tran_id=tran_id)
         return IpnResult(outcome, reason)
 
-    if not verify_sign_ok(fields, ctx.settings.sslcommerz_store_password.get_secret_value()):
+    if not verify_sign_ok(fields, ctx.sslcommerz.store_password):
         return await finish("rejected", "bad_signature")
     async with ctx.unit_of_work() as session:
         payment = await repository.by_tran_id(session, tran_id)

@@ -120,7 +120,7 @@ async def create_session(ctx: Context, body: SessionCreate) -> Payment:
 
 def _acceptable_url(ctx: Context, url: str) -> bool:
     parts = urlsplit(url)
-    if ctx.settings.sslcommerz_base_url.startswith("https://"):
+    if ctx.sslcommerz.base_url.startswith("https://"):
         return parts.scheme == "https" and bool(parts.netloc)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
