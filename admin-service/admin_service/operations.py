@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from admin_service import audit, upstream
@@ -17,6 +18,8 @@ from admin_service.models import OutboxMessage
 from shared.auth import AdminPrincipal, StaffPrincipal
 from shared.deps import SessionDep
 from shared.errors import NotFound, ProblemError, problem_responses
+from shared.idempotency import HEADER as IDEMPOTENCY_HEADER
+from shared.idempotency import REPLAY_HEADER
 from shared.outbox import list_dead_letters, outbox_stats, replay_dead_letters
 from shared.topology import SERVICES
 
@@ -193,14 +196,21 @@ async def stuck(
 async def _decide(
     action: str, txn_id: uuid.UUID, body: Decision, request: Request, admin_id: str, session: SessionDep
 ) -> Any:
-    result = await upstream.call(
+    # An Idempotency-Key is passed on: transaction-service replays the first answer to a retry
+    # (instead of a 409 from the state guard), and a replay is not recorded a second time.
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    resp = await upstream.exchange(
         request,
         "transaction-service",
         "POST",
         f"/api/v1/transactions/{txn_id}/{action}",
         forward_bearer=True,
         json={"reason": body.reason},
+        headers={IDEMPOTENCY_HEADER: key} if key else None,
     )
+    result = resp.json()
+    if resp.headers.get(REPLAY_HEADER) == "true":
+        return JSONResponse(result, headers={REPLAY_HEADER: "true"})
     await audit.record(
         session,
         f"admin.transaction_{action}d" if action == "approve" else "admin.transaction_refund_ordered",
@@ -215,7 +225,7 @@ async def _decide(
 @router.post(
     "/transactions/{txn_id}/approve",
     responses=problem_responses(401, 403, 404, 409),
-    summary="Approve a held transaction (admin): the flow continues",
+    summary="Approve a held transaction (admin): the flow continues (optional Idempotency-Key)",
 )
 async def approve(
     txn_id: uuid.UUID, body: Decision, request: Request, admin: AdminPrincipal, session: SessionDep
@@ -226,7 +236,7 @@ async def approve(
 @router.post(
     "/transactions/{txn_id}/refund",
     responses=problem_responses(401, 403, 404, 409),
-    summary="Refund a held transaction's payment (admin)",
+    summary="Refund a held transaction's payment (admin; optional Idempotency-Key)",
 )
 async def refund(
     txn_id: uuid.UUID, body: Decision, request: Request, admin: AdminPrincipal, session: SessionDep

@@ -36,10 +36,29 @@ async def call(
     params: dict[str, Any] | None = None,
     wait: float | None = None,
 ) -> Any:
+    resp = await exchange(
+        request, service, method, path, forward_bearer=forward_bearer, json=json, params=params, wait=wait
+    )
+    return _json(resp) if resp.content else None
+
+
+async def exchange(
+    request: Request,
+    service: str,
+    method: str,
+    path: str,
+    *,
+    forward_bearer: bool = False,
+    json: Any = None,
+    params: dict[str, Any] | None = None,
+    wait: float | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """`call`, returning the whole response (status < 400; errors raise the same problems)."""
     settings = request.app.state.settings
     http: httpx.AsyncClient = request.app.state.http
     url = settings.url_of(service) + path
-    headers = bearer_of(request) if forward_bearer else {}
+    headers = {**(bearer_of(request) if forward_bearer else {}), **(headers or {})}
     clean = {k: v for k, v in (params or {}).items() if v is not None}
     try:
         resp = await http.request(
@@ -68,7 +87,7 @@ async def call(
             status=resp.status_code,
             code=str(code) if code else "upstream_refused",
         )
-    return _json(resp) if resp.content else None
+    return resp
 
 
 def _json(resp: httpx.Response) -> Any:

@@ -181,6 +181,36 @@ async def test_refund_of_a_held_transaction(platform, client, admin) -> None:
     assert resp.status_code == 200 and resp.json()["status"] == "FAILED"
 
 
+async def test_a_retried_refund_with_its_idempotency_key_gets_the_first_answer(
+    platform, client, admin
+) -> None:
+    held = await seed(
+        platform.txn_app,
+        amount="30.00",
+        status="PENDING",
+        created_at=datetime.now(UTC),
+        on_hold=True,
+        hold_reason="amount_mismatch",
+        received=True,
+    )
+    url = f"/api/v1/admin/transactions/{held.id}/refund"
+    headers = {**admin, "Idempotency-Key": f"refund-{held.id}"}
+    first = await client.post(url, json={"reason": "wrong amount"}, headers=headers)
+    again = await client.post(url, json={"reason": "wrong amount"}, headers=headers)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    other = await client.post(url, json={"reason": "another reason"}, headers=headers)
+    assert other.status_code == 422  # the same key for a different request
+    async with platform.admin_app.state.db.sessionmaker() as s:
+        rows = (
+            await s.scalars(
+                select(AdminOutbox).where(AdminOutbox.event_type == "admin.transaction_refund_ordered")
+            )
+        ).all()
+    recorded = {r.event_id for r in rows if r.envelope["subject_id"] == str(held.id)}
+    assert len(recorded) == 1  # the replay is not audited a second time
+
+
 async def test_provider_test_connection_against_the_sandbox(client, admin) -> None:
     async def put(key: str, value: str) -> None:
         resp = await client.put(f"/api/v1/admin/settings/{key}", json={"value": value}, headers=admin)

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import shared.runtime_settings as rs
 from notification_service.models import CHANNELS
 from notification_service.settings import QuietWindow, Settings, parse_quiet_window
-from shared import runtime_settings as rs
 
 PARSERS: dict[str, rs.Parser] = {
     "email_enabled": rs.boolean,

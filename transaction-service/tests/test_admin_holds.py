@@ -88,3 +88,22 @@ async def test_nothing_to_refund_without_a_payment(client, admin, user) -> None:
     )
     assert resp.status_code == 409
     assert resp.json()["code"] == "nothing_to_refund"
+
+
+async def test_a_retried_approval_with_its_idempotency_key_gets_the_first_answer(
+    client, app, stub, admin, user
+) -> None:
+    txn = await _held(client, user)
+    url = f"/api/v1/transactions/{txn['id']}/approve"
+    keyed = {**admin.headers, "Idempotency-Key": f"approve-{txn['id']}"}
+    first = await client.post(url, json={"reason": "customer verified"}, headers=keyed)
+    again = await client.post(url, json={"reason": "customer verified"}, headers=keyed)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    # Without the key a second decision is refused by the state guard, as before.
+    plain = await client.post(url, json={"reason": "customer verified"}, headers=admin.headers)
+    assert plain.status_code == 409 and plain.json()["code"] == "not_on_hold"
+    history = (await client.get(f"/api/v1/transactions/{txn['id']}/history", headers=admin.headers)).json()
+    assert [h["to_status"] for h in history].count("BDT_RECEIVED") == 1  # approved once
+    await app.state.ctx.worker.request_payouts()  # leave no payout due for the other tests
+    assert len(stub.state.calls_to("/internal/payouts", txn["id"])) == 1

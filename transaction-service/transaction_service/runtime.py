@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from shared import runtime_settings as rs
+import shared.runtime_settings as rs
 from transaction_service.settings import Settings
 
 PARSERS: dict[str, rs.Parser] = {

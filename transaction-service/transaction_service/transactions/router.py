@@ -149,22 +149,44 @@ class AdminDecision(BaseModel):
 @router.post(
     "/{transaction_id}/approve",
     response_model=TransactionRead,
-    responses=problem_responses(401, 403, 404, 409),
-    summary="Admin: let a held transaction continue",
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary=f"Admin: let a held transaction continue (optional {HEADER} header, replayed for 24 h)",
 )
 async def approve_transaction(
-    transaction_id: uuid.UUID, body: AdminDecision, admin: AdminPrincipal, session: SessionDep
-) -> TransactionRead:
-    return await admin_actions.approve(session, admin, transaction_id, body.reason)
+    transaction_id: uuid.UUID,
+    body: AdminDecision,
+    request: Request,
+    admin: AdminPrincipal,
+    session: SessionDep,
+    idempotency_key: IdempotencyKeyDep,
+) -> JSONResponse:
+    async def effect() -> tuple[int, Any]:
+        txn = await admin_actions.approve(session, admin, transaction_id, body.reason)
+        return 200, txn.model_dump(mode="json")
+
+    return await idempotent_response(
+        request, session, IdempotencyKey, key=idempotency_key, scope=f"approve:{admin.subject}", effect=effect
+    )
 
 
 @router.post(
     "/{transaction_id}/refund",
     response_model=TransactionRead,
-    responses=problem_responses(401, 403, 404, 409),
-    summary="Admin: refund a received payment",
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary=f"Admin: refund a received payment (optional {HEADER} header, replayed for 24 h)",
 )
 async def refund_transaction(
-    transaction_id: uuid.UUID, body: AdminDecision, admin: AdminPrincipal, session: SessionDep
-) -> TransactionRead:
-    return await admin_actions.refund(session, admin, transaction_id, body.reason)
+    transaction_id: uuid.UUID,
+    body: AdminDecision,
+    request: Request,
+    admin: AdminPrincipal,
+    session: SessionDep,
+    idempotency_key: IdempotencyKeyDep,
+) -> JSONResponse:
+    async def effect() -> tuple[int, Any]:
+        txn = await admin_actions.refund(session, admin, transaction_id, body.reason)
+        return 200, txn.model_dump(mode="json")
+
+    return await idempotent_response(
+        request, session, IdempotencyKey, key=idempotency_key, scope=f"refund:{admin.subject}", effect=effect
+    )
