@@ -103,10 +103,14 @@ class DeviceOut(BaseModel):
     token_suffix: str
 
 
+def _email_only() -> list[Channel]:
+    return ["email"]
+
+
 class DirectSendIn(BaseModel):
     user_id: str = Field(min_length=1, max_length=64)
     template_key: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")
-    channels: list[Channel] = Field(default_factory=lambda: ["email"], min_length=1, max_length=3)
+    channels: list[Channel] = Field(default_factory=_email_only, min_length=1, max_length=3)
     variables: dict[str, Any] = Field(default_factory=dict)
     idempotency_key: str | None = Field(default=None, max_length=100)
     category: Literal["security", "transactions", "account", "marketing"] | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from notification_service.channels.base import Provider, ProviderChain
@@ -13,7 +15,7 @@ from notification_service.settings import Settings
 
 def build_chains(settings: Settings, http: httpx.AsyncClient) -> dict[str, ProviderChain]:
     s = settings
-    common = {
+    common: dict[str, Any] = {
         "timeout": s.smtp_timeout,
         "validate_certs": s.smtp_validate_certs,
         "sender": s.email_from,

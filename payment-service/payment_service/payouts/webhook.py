@@ -95,7 +95,8 @@ async def handle_paypal_webhook(
         return await finish("duplicate")
 
     event_type = str(event.get("event_type", ""))
-    resource = event.get("resource") if isinstance(event.get("resource"), dict) else {}
+    raw_resource = event.get("resource")
+    resource: dict[str, Any] = raw_resource if isinstance(raw_resource, dict) else {}
     payout = await _find_payout(ctx, event_type, resource)
     if payout is None:
         return await finish(

@@ -83,7 +83,6 @@ async def serve_stub(stub: TransactionServiceStub) -> AsyncIterator[str]:
             stub.app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
         )
     )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     for _ in range(500):
         if server.started:
