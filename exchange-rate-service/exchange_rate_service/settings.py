@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import SecretStr, field_validator
 
 from shared.settings import PLACEHOLDER_MARKERS, ServiceSettings
 
@@ -37,10 +37,6 @@ class Settings(ServiceSettings):
     # production only.
     provider_max_as_of_age: float = 48 * 3600
 
-    # Runtime settings from admin-service (`GET /internal/settings` and `/internal/settings/secrets`),
-    # polled every interval (seconds; at most 60, ARCHITECTURE §6). Off only in tests.
-    runtime_settings_refresh: bool = True
-    runtime_settings_interval: float = Field(60.0, gt=0, le=60)
 
     # Background refresher.
     rate_refresh_enabled: bool = True

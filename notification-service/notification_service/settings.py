@@ -11,7 +11,7 @@ import re
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
 
 from shared.settings import ServiceSettings
 
@@ -111,9 +111,6 @@ class Settings(ServiceSettings):
     # Quiet hours for SMS/push of users without their own: {"start": "22:00", "end": "07:00"}
     # in DEFAULT_TIMEZONE, or None (no platform default).
     default_quiet_hours: QuietWindow | None = None
-    # Runtime settings from admin-service (`GET /internal/settings`), refreshed every interval (s).
-    runtime_settings_refresh: bool = True
-    runtime_settings_interval: float = Field(default=60.0, gt=0, le=60)
 
     # --- recipients --------------------------------------------------------------------------
     user_lookup_timeout: float = 5.0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import SecretStr, model_validator
 
 from shared.settings import ServiceSettings
 
@@ -59,9 +59,6 @@ class Settings(ServiceSettings):
     payout_purpose: str = "NON_GOODS_OR_SERVICES"
     payout_submit_attempts: int = 3  # tries per create call on timeout/5xx/429 (same sender_batch_id)
 
-    # --- runtime settings from admin-service (`payment_service.runtime`) -------------------------
-    runtime_settings_refresh: bool = True  # poll GET /internal/settings (off in tests)
-    runtime_settings_interval: float = Field(default=60.0, gt=0, le=60)  # seconds (ARCHITECTURE §6)
 
     # --- reconciliation -------------------------------------------------------------------------
     reconcile_enabled: bool = True

@@ -81,6 +81,11 @@ class ServiceSettings(BaseSettings):
     outbox_base_delay: float = 0.5  # seconds, doubled per attempt, full jitter
     outbox_max_delay: float = 300.0
 
+    # Runtime settings owned by admin-service (shared.runtime_settings), for the services that own
+    # some: poll `GET /internal/settings` every interval — at most 60 s (ARCHITECTURE §6).
+    runtime_settings_refresh: bool = True
+    runtime_settings_interval: float = Field(default=60.0, gt=0, le=60)
+
     # Where the other services live (`<NAME>_URL`), defaulting to loopback ports.
     gateway_url: str = ""
     user_service_url: str = ""

@@ -29,9 +29,6 @@ class Settings(ServiceSettings):
     limits_timezone: str = "Asia/Dhaka"
     maintenance_mode: bool = False
 
-    # Runtime settings from admin-service (`GET /internal/settings`), refreshed every interval.
-    runtime_settings_refresh: bool = True
-    runtime_settings_interval: float = 60.0
 
     # Saga worker: payout/refund requests, expiry, reconciler, idempotency-key purge.
     saga_worker_enabled: bool = True
