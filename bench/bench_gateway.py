@@ -48,28 +48,19 @@ def wait_up(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: floa
     raise TimeoutError(url)
 
 
-def _children(pid: int) -> list[int]:
+def _pids(*, parent: int | None = None, name: str | None = None) -> list[int]:
+    """Processes (Linux /proc) with this parent pid and/or this command name."""
     out = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(entry.name))
-    return out
-
-
-def _pids_named(name: str) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == name:
-                    out.append(int(entry.name))
-            except OSError:
-                continue
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm, rest = stat.split("(", 1)[1].rsplit(")", 1)
+        if (parent is None or int(rest.split()[1]) == parent) and (name is None or comm == name):
+            out.append(int(entry.name))
     return out
 
 
@@ -183,11 +174,11 @@ def main() -> int:
             f"{'CPU µs/req: service':>20} {'gateway':>8} {'nginx':>6} {'redis':>6}"
         )
         nginx_pids = {
-            "nginx -> service": [nginxes[0].proc.pid, *_children(nginxes[0].proc.pid)],
-            "nginx -> gateway -> service": [nginxes[1].proc.pid, *_children(nginxes[1].proc.pid)],
+            "nginx -> service": [nginxes[0].proc.pid, *_pids(parent=nginxes[0].proc.pid)],
+            "nginx -> gateway -> service": [nginxes[1].proc.pid, *_pids(parent=nginxes[1].proc.pid)],
         }
         # A local Redis server's CPU too (it is on the same two cores); none when it runs elsewhere.
-        redis_pids = _pids_named("redis-server") if redis_url else []
+        redis_pids = _pids(name="redis-server") if redis_url else []
         samples: dict[str, list[tuple[float, ...]]] = {n: [] for n, _ in rows}
         for _ in range(args.rounds):  # interleaved: a load spike from elsewhere hits every row alike
             for name, base in rows:
