@@ -107,3 +107,15 @@ async def test_a_retried_approval_with_its_idempotency_key_gets_the_first_answer
     assert [h["to_status"] for h in history].count("BDT_RECEIVED") == 1  # approved once
     await app.state.ctx.worker.request_payouts()  # leave no payout due for the other tests
     assert len(stub.state.calls_to("/internal/payouts", txn["id"])) == 1
+
+
+async def test_a_refused_or_invalid_decision_is_not_stored_under_its_key(client, admin, user) -> None:
+    txn = await create_txn(client, user)  # nothing received yet: there is nothing to refund
+    url = f"/api/v1/transactions/{txn['id']}/refund"
+    keyed = {**admin.headers, "Idempotency-Key": f"refund-{txn['id']}"}
+    short = await client.post(url, json={"reason": "no"}, headers=keyed)
+    assert short.status_code == 422 and short.headers["content-type"].startswith("application/problem+json")
+    for _ in range(2):  # the failure is answered again, not replayed from a stored result
+        resp = await client.post(url, json={"reason": "wrong amount"}, headers=keyed)
+        assert resp.status_code == 409 and resp.json()["code"] == "nothing_to_refund"
+        assert "idempotent-replayed" not in resp.headers
